@@ -1,0 +1,1 @@
+"""Security advisories: matching installed package versions against affected ranges."""

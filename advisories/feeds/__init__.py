@@ -1,0 +1,1 @@
+"""Feed adapters: one module per kind, all run by advisories.ingest."""

@@ -1,0 +1,1 @@
+"""One module per version scheme; :mod:`advisories.versions` picks the scheme for an ecosystem."""

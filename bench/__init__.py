@@ -1,0 +1,1 @@
+"""`make bench`: performance figures measured on this machine, written to bench/RESULTS.md."""

@@ -1,0 +1,1 @@
+"""Simulated agents for demos and benchmarks: real HTTP, the real agent's protocol code."""

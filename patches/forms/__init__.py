@@ -1,0 +1,1 @@
+"""Forms of the patches app, one module per concern (approvals, sign-off, policies, ...)."""

@@ -1,0 +1,1 @@
+"""Findings: which installed package versions and offered Windows updates an advisory names."""

@@ -1,0 +1,74 @@
+"""Shared test set-up.
+
+The test database is created and migrated by the schema owner (MIGRATION_DATABASE_URL),
+and the tests then connect as the app's own role, exactly as production does, so
+PostgreSQL row-level security is active in every test. Test code itself (factories,
+assertions) runs in the MSP-wide scope on its own connection; requests made through
+the test client or a live server narrow it as in production.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
+
+from portal.management.commands.migrate import OWNER_KEYS, use_owner_credentials
+
+pytest_plugins = [
+    "tests.fixtures.personas",
+    "tests.fixtures.mail",
+    "tests.fixtures.workers",
+    "tests.fixtures.feed_server",
+]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb):
+    from django.test.utils import setup_databases, teardown_databases
+
+    keepdb = django_db_keepdb and not django_db_createdb
+    app_credentials = {key: connection.settings_dict[key] for key in OWNER_KEYS}
+    with django_db_blocker.unblock():
+        use_owner_credentials()
+        _drop_abandoned_test_databases()
+        db_cfg = setup_databases(verbosity=0, interactive=False, keepdb=keepdb, serialized_aliases=set())
+        with connection.cursor() as cursor:
+            # Test-only: transactional tests empty the tables between tests with TRUNCATE.
+            role = connection.ops.quote_name(app_credentials["USER"])
+            cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {role}")
+        connection.close()
+        connection.settings_dict.update(app_credentials)
+    yield
+    if not keepdb:
+        with django_db_blocker.unblock():
+            use_owner_credentials()
+            teardown_databases(db_cfg, verbosity=0)
+
+
+def _drop_abandoned_test_databases() -> None:
+    """Test databases of runs that died without cleaning up (their process is gone)."""
+    import os
+
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE 'test\\_patchportal\\_%%'")
+        for (name,) in cursor.fetchall():
+            pid = name.rsplit("_", 1)[-1]
+            if pid.isdigit() and int(pid) != os.getpid() and not os.path.exists(f"/proc/{pid}"):
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@receiver(connection_created, dispatch_uid="tests.main_thread_sees_all_tenants")
+def _test_code_sees_all_tenants(sender, connection, **kwargs):
+    """Let factories and assertions in the test body read and write every tenant.
+
+    Only the test's own thread: live-server and Celery worker threads connect without it,
+    as production does, and the request middleware and task base narrow their scope.
+    The setting is per session, so it survives the commits of transactional tests.
+    """
+    if threading.current_thread() is threading.main_thread():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('portal.all_tenants', 'on', false)")
