@@ -7,7 +7,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["checkin", "inventory", "matching", "approval", "ingest"]
+BENCHMARKS = ["checkin", "inventory", "matching", "approval", "dispatch", "ingest"]
 
 
 def main(argv: list[str]) -> int:

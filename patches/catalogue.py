@@ -76,19 +76,26 @@ def link_package_patches(cursor) -> None:
 
 
 def _refresh_from_advisories(cursor, patch_ids: list[int]) -> None:
-    """A Linux patch fixes the union of its advisories' CVEs, at their highest severity."""
+    """A Linux patch fixes the union of its advisories' CVEs, at their highest severity.
+
+    Debian's and Ubuntu's advisories carry no severity of their own, so NVD's CVSS severity
+    of the CVEs counts too: otherwise a "high and above" auto-approve rule would never match.
+    """
+    cvss_severity = "lower(coalesce(nullif(c.cvss3_severity, ''), c.cvss4_severity))"
     cursor.execute(
         f"""
         WITH facts AS (
             SELECT pa.patch_id,
                    coalesce(array_agg(DISTINCT cve.id) FILTER (WHERE cve.id IS NOT NULL), '{{}}') AS cves,
-                   max({SEVERITY_RANK.format("a.severity")}) AS rank,
+                   greatest(max({SEVERITY_RANK.format("a.severity")}),
+                            max({SEVERITY_RANK.format(cvss_severity)})) AS rank,
                    min(a.published)::date AS released,
                    bool_or(k.cve_id IS NOT NULL) AS kev
             FROM patches_patchadvisory pa
             JOIN advisories_advisory a ON a.id = pa.advisory_id
             LEFT JOIN LATERAL unnest(a.cves) AS cve(id) ON true
             LEFT JOIN advisories_keventry k ON k.cve_id = cve.id
+            LEFT JOIN advisories_cve c ON c.cve_id = cve.id
             WHERE pa.patch_id = ANY(%s)
             GROUP BY pa.patch_id
         )

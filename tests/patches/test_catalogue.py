@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from advisories.models import KevEntry, WindowsKb
+from advisories.models import Cve, KevEntry, WindowsKb
 from devices.models import DeviceUpdate, Update
 from patches.matching import engine
 from patches.models import Finding, Patch
@@ -42,6 +42,15 @@ def test_each_fixed_version_of_a_source_is_a_patch_of_what_it_fixes(two_openssl_
     assert (fifteen.cves, fifteen.kev, fifteen.released_on) == (["CVE-2099-0001"], False, dt.date(2026, 10, 1))
     assert (sixteen.cves, sixteen.kev) == (["CVE-2099-0002", "CVE-2099-0003"], True)
     assert (sixteen.classification, sixteen.title) == ("security", "openssl 3.0.16-1~deb12u1")
+
+
+def test_a_debian_patch_takes_the_highest_cvss_severity_of_its_cves(world):
+    # DSAs carry no severity: the CVEs' NVD severity is what a "high and above" rule can use.
+    Cve.objects.create(cve_id="CVE-2099-0011", cvss3_score="5.3", cvss3_severity="MEDIUM")
+    Cve.objects.create(cve_id="CVE-2099-0012", cvss4_score="8.7", cvss4_severity="HIGH")
+    publish(osv("DSA-9011-1", "curl", "7.88.1-10+deb12u9", cves=("CVE-2099-0011", "CVE-2099-0012")))
+    debian(world.tenant_a, "web", [pkg("curl", "7.88.1-10+deb12u5")])
+    assert Patch.objects.get(name="curl").severity == "high"
 
 
 def test_a_higher_fixed_version_supersedes_a_lower_one(two_openssl_fixes):
