@@ -21,7 +21,7 @@ from advisories.feeds.base import Document, RecordError, StoreResult
 from advisories.feeds.locations import FeedUnchanged, FetchError
 from advisories.feeds.registry import feed_for
 from advisories.models import FeedRun, FeedSource
-from advisories.signals import feed_ingested
+from advisories.signals import feed_failed, feed_ingested
 
 __all__ = ["ingest", "sync_source"]
 
@@ -162,6 +162,9 @@ def ingest(kind: str, location: str, source: FeedSource | None = None, now=None)
         _record_outcome(source, run, feed)
     if any(tally.touched.values()):
         feed_ingested.send(sender=type(feed), kind=kind, **tally.touched)
+    if run.status == FeedRun.Status.FAILED:
+        # Robust: an alerting problem must not fail the run that it reports.
+        feed_failed.send_robust(sender=type(feed), run=run, source=source)
     return run
 
 

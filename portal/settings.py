@@ -315,6 +315,8 @@ SPECTACULAR_SETTINGS = {
         "FeedKindEnum": "advisories.models.feeds.FeedKind",
         "PatchKindEnum": "patches.models.catalogue.PatchKind",
         "ScopeEnum": "patches.models.scoping.Scope",
+        "JobStateEnum": "deployments.models.jobs.JobState",
+        "JobKindEnum": "deployments.models.jobs.JobKind",
     },
 }
 

@@ -41,13 +41,16 @@ urlpatterns = [
     path("api/v1/", include("devices.api.urls")),
     path("api/v1/", include("advisories.api.urls")),
     path("api/v1/", include("patches.api.urls")),
+    path("api/v1/", include("deployments.api.urls")),
     path("api/agent/v1/", include("devices.agent_api.urls")),
+    path("api/agent/v1/", include("deployments.agent_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", api_docs, name="api_docs"),
     path("admin/", admin.site.urls),
     path("", include("devices.urls")),
     path("", include("advisories.urls")),
     path("", include("patches.urls")),
+    path("", include("deployments.urls")),
     path("", include("tenants.urls")),
 ]
 

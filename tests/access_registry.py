@@ -11,6 +11,9 @@ ROUTE_MODULES = [
     "tests.patches.test_access_matrix",
     "tests.patches.test_approval_access_matrix",
     "tests.patches.test_policy_access_matrix",
+    "tests.deployments.test_alert_access_matrix",
+    "tests.deployments.test_agent_access_matrix",
+    "tests.deployments.test_deployment_access_matrix",
 ]
 
 

@@ -9,7 +9,9 @@ devices some advisories touch) in line with the current matches:
    longer current are marked fixed with the time;
 3. Windows findings likewise, from offered updates that nothing offered or installed supersedes;
 4. KEV, EPSS, CVSS and severity are copied from the CVEs where they changed, and VEX
-   `not_affected` statements suppress what they cover.
+   `not_affected` statements suppress what they cover;
+5. findings that became open and KEV-listed are announced per tenant once the transaction
+   commits (patches.signals.kev_findings_opened; deployments turns them into alerts).
 
 Findings are scored as they are written (inserted, reopened, re-enriched); the daily rescore
 moves every open score with the clock.
@@ -23,7 +25,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 
 from devices.models import Criticality
 from patches.catalogue import sync_offered_patches
@@ -62,8 +64,10 @@ def refresh_intel(scope: Scope, now) -> None:
     """After KEV, EPSS or NVD changed: copy the new values and rescore, nothing else."""
     with connection.cursor() as cursor:
         _tune(cursor)
+        _remember_open_kev(cursor, scope)
         _enrich(cursor, scope, now)
         _score(cursor, scope, now)
+        _announce_opened_kev(cursor, scope, now)
 
 
 # A retired device keeps its findings as they were (reports still show its history). Asked as
@@ -123,6 +127,8 @@ def materialize(scope: Scope, now) -> dict:
     steps.seconds = {}
     with connection.cursor() as cursor:
         _tune(cursor)
+        with steps("kev"):
+            _remember_open_kev(cursor, scope)
         stats.update(_package_findings(cursor, scope, now))
         if scope.kbs or scope.device_ids is not None:
             with steps("windows"):
@@ -139,6 +145,8 @@ def materialize(scope: Scope, now) -> dict:
             # device's criticality may have changed, which touches only its own findings.
             with steps("score"):
                 _score(cursor, scope, now)
+        with steps("kev"):
+            stats["kev_opened"] = _announce_opened_kev(cursor, scope, now)
         for table in ("current_findings", "advisory_intel", "new_finding_scores"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
     stats["seconds"] = dict(steps.seconds)
@@ -479,3 +487,58 @@ def _score(cursor, scope: Scope, now) -> None:
         """,
         [now, *params, now],
     )
+
+
+# Most hosts named per tenant when new KEV findings are announced.
+KEV_TOP_HOSTS = 5
+
+
+def _remember_open_kev(cursor, scope: Scope) -> None:
+    """Before a change: which findings of the scope are open and KEV-listed (a few per cent)."""
+    where, params = scope.filter("f.device_id", "f.advisory_id", "f.cves")
+    cursor.execute("DROP TABLE IF EXISTS open_kev_before")
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE open_kev_before ON COMMIT DROP AS
+        SELECT f.id FROM patches_finding f WHERE f.kev AND f.state = 'open' {where}
+        """,
+        params,
+    )
+
+
+def _announce_opened_kev(cursor, scope: Scope, now) -> int:
+    """After a change: open KEV findings that were not so before, per tenant, sent once committed.
+
+    Covers new and reopened findings and findings whose CVE just joined KEV (patches.signals).
+    """
+    from patches.signals import kev_findings_opened
+
+    where, params = scope.filter("f.device_id", "f.advisory_id", "f.cves")
+    cursor.execute(
+        f"""
+        WITH opened AS (
+            SELECT f.tenant_id, f.device_id, count(*) AS findings
+            FROM patches_finding f
+            WHERE f.kev AND f.state = 'open' {where}
+              AND NOT EXISTS (SELECT 1 FROM open_kev_before b WHERE b.id = f.id)
+              AND NOT EXISTS ({RETIRED_DEVICE})
+            GROUP BY f.tenant_id, f.device_id
+        ), ranked AS (
+            SELECT o.tenant_id, o.findings, d.hostname,
+                   row_number() OVER (PARTITION BY o.tenant_id ORDER BY o.findings DESC, d.hostname) AS rank
+            FROM opened o JOIN devices_device d ON d.id = o.device_id
+        )
+        SELECT tenant_id, sum(findings)::int, count(*)::int,
+               array_agg(hostname ORDER BY rank) FILTER (WHERE rank <= %s)
+        FROM ranked GROUP BY tenant_id ORDER BY tenant_id
+        """,
+        [*params, KEV_TOP_HOSTS],
+    )
+    tenants = {
+        tenant_id: {"findings": findings, "devices": devices, "hosts": hosts}
+        for tenant_id, findings, devices, hosts in cursor.fetchall()
+    }
+    cursor.execute("DROP TABLE IF EXISTS open_kev_before")
+    if tenants:
+        transaction.on_commit(lambda: kev_findings_opened.send_robust(sender=Scope, now=now, tenants=tenants))
+    return sum(t["findings"] for t in tenants.values())

@@ -1,0 +1,1 @@
+"""Pages of deployments, one module per area."""
