@@ -86,7 +86,7 @@ def cmd_enroll(args: argparse.Namespace, config: Config) -> int:
     log = setup_logging(config.log_level, config.log_file)
     log_config_warnings(config, log)
     server = normalise_server(args.server)
-    backend = create_backend(config.backend)
+    backend = create_backend(config.backend, config)
     body = protocol.enroll_body(args.token, sysinfo.host_facts(backend))
     if config.dry_run:
         shown = {**body, "token": "<redacted>"}
@@ -134,7 +134,7 @@ def _pin_script_key(state: State, jwk: object, replace: bool, log: logging.Logge
 
 
 def _agent(config: Config) -> Agent:
-    return Agent(config, State(config.state_dir), create_backend(config.backend))
+    return Agent(config, State(config.state_dir), create_backend(config.backend, config))
 
 
 def cmd_once(args: argparse.Namespace, config: Config) -> int:
@@ -177,7 +177,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_inventory(args: argparse.Namespace, config: Config) -> int:
     setup_logging(config.log_level, None)
-    backend = create_backend(config.backend)
+    backend = create_backend(config.backend, config)
     packages = backend.inventory()
     document = {
         "backend": backend.name,

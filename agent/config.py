@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 SECTION = "agent"
-BACKENDS = ("auto", "dpkg", "rpm", "windows")
+BACKENDS = ("auto", "dpkg", "rpm", "windows", "simulated")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # Keys and types, in the order the README documents them.
@@ -27,6 +27,10 @@ KNOWN_KEYS = (
     "ca_file",
     "backend",
     "timeout",
+    "health_services",
+    "health_interval",
+    "simulated_failure_rate",
+    "simulated_healthy",
 )
 
 
@@ -75,6 +79,11 @@ class Config:
     ca_file: str = ""
     backend: str = "auto"
     timeout: float = 30.0
+    # Services whose state every health report includes (systemd units, Windows services).
+    health_services: list[str] = field(default_factory=list)
+    health_interval: int = 3600  # seconds between health reports besides those after jobs; 0: only after jobs
+    simulated_failure_rate: float = 0.0  # backend = simulated: share of installs that fail
+    simulated_healthy: bool = True  # backend = simulated: what its health checks report
     # Reported once logging is set up; the config is read before that.
     warnings: list[str] = field(default_factory=list)
 
@@ -133,6 +142,11 @@ def load_config(path: str) -> Config:
     config.scan_interval = number("scan_interval", int, 0)
     config.timeout = number("timeout", float, 1.0, 600.0)
     config.dry_run = boolean("dry_run")
+    config.health_interval = number("health_interval", int, 0)
+    config.simulated_failure_rate = number("simulated_failure_rate", float, 0.0, 1.0)
+    config.simulated_healthy = boolean("simulated_healthy")
+    services = section.get("health_services", "")
+    config.health_services = [name.strip() for name in services.replace(",", " ").split() if name.strip()]
     config.verify_tls = boolean("verify_tls")
     config.state_dir = section.get("state_dir", "").strip() or config.state_dir
     config.log_file = section.get("log_file", config.log_file).strip()

@@ -9,10 +9,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from . import protocol, sysinfo
+from . import health, protocol, sysinfo
 from .backends import Backend, BackendError
 from .config import Config
 from .hashing import inventory_hash, updates_hash
+from .jobs import JobRunner
 from .logs import get_logger
 from .schedule import Backoff, jittered
 from .state import State
@@ -79,6 +80,10 @@ class Agent:
         self.client = client or self._client_from_state()
         self._scan: UpdatesScan | None = None
         self.interval = config.interval
+        self.jobs = JobRunner(
+            self.client, state, backend, dry_run=config.dry_run, health_services=config.health_services
+        )
+        self._health_at: float | None = None
 
     def _client_from_state(self) -> PortalClient:
         token = self.state.load_token()
@@ -152,12 +157,26 @@ class Agent:
             result.updates_status = str(reply.get("status"))
             self.state.save_last_sent("updates", scan.digest)
             log.info("updates %s (%d offered or installed)%s", result.updates_status, len(scan.updates), _counts(reply))
+        # Results saved before a crash or a reboot go first; then the jobs that are due.
+        self.jobs.post_pending()
         jobs = protocol.due_jobs(answer)
-        result.jobs = len(jobs)
         if jobs:
-            log.info("%d job(s) due; this agent version does not run jobs yet", len(jobs))
+            log.info("%d job(s) due", len(jobs))
+            result.jobs = len(self.jobs.run_due())
+        self.report_health_if_due()
         log.debug("check-in done, next in about %d s", self.interval)
         return result
+
+    def report_health_if_due(self) -> None:
+        """A health report every ``health_interval`` seconds (jobs send their own after them)."""
+        if self.config.health_interval <= 0:
+            return
+        now = self.clock()
+        if self._health_at is not None and now - self._health_at < self.config.health_interval:
+            return
+        self._health_at = now
+        checks = health.run_checks(self.backend, self.config.health_services)
+        health.report(self.client, checks)
 
     # --- the loop ----------------------------------------------------------------------------
 

@@ -20,8 +20,16 @@ class StaleEdit(ValidationError):
 
 
 @transaction.atomic
-def create_script(*, name: str, body: str, user, interpreter: str = Script.Interpreter.SH, description: str = "",
-                  note: str = "", now=None) -> Script:
+def create_script(
+    *,
+    name: str,
+    body: str,
+    user,
+    interpreter: str = Script.Interpreter.SH,
+    description: str = "",
+    note: str = "",
+    now=None,
+) -> Script:
     now = now or timezone.now()
     script = Script.objects.create(
         name=name, description=description, interpreter=interpreter, created_at=now, updated_at=now
@@ -64,7 +72,14 @@ def add_version(script: Script, *, body: str, user, note: str = "", now=None, ba
 
 @transaction.atomic
 def update_script(
-    script: Script, *, user, body: str | None = None, note: str = "", base_version: int | None = None, now=None, **fields
+    script: Script,
+    *,
+    user,
+    body: str | None = None,
+    note: str = "",
+    base_version: int | None = None,
+    now=None,
+    **fields,
 ) -> ScriptVersion | None:
     """Change name, description or interpreter, and add a version when the body differs from
     the current one. Returns the new version, or None when the body stayed the same.

@@ -25,7 +25,14 @@ def detect_backend_name() -> str:
     raise BackendError("no supported package system found (looked for dpkg-query and rpm)")
 
 
-def create_backend(name: str = "auto") -> Backend:
+def create_backend(name: str = "auto", config=None) -> Backend:
+    """The back-end called ``name``; ``config`` (agent.config.Config) sets up the simulated one."""
+    if name == "simulated":
+        from .simulated import SimulatedBackend
+
+        if config is None:
+            raise BackendError("the simulated back-end needs the agent's configuration")
+        return SimulatedBackend(config.state_dir, config.simulated_failure_rate, config.simulated_healthy)
     if name == "auto":
         name = detect_backend_name()
     if name == "dpkg":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,11 +89,48 @@ class Backend:
     def install(self, packages: Sequence[Mapping[str, str]], dry_run: bool) -> InstallResult:
         raise NotImplementedError
 
+    def rollback(self, packages: Sequence[Mapping[str, str]], dry_run: bool) -> InstallResult:
+        """Go back to the given (earlier) versions; see each back-end for what it runs."""
+        raise BackendError(f"the {self.name} back-end cannot roll back")
+
+    def reboot(self, dry_run: bool, delay_minutes: int = 1) -> InstallResult:
+        """Schedule a reboot (in dry run, say how); the agent is stopped by it."""
+        argv = ["shutdown", "-r", f"+{delay_minutes}", "PatchPortal: restarting to finish updates"]
+        return run_or_describe(argv, dry_run, "reboot")
+
+    def service_active(self, name: str) -> tuple[bool, str]:
+        """Whether the named service runs (systemd); (ok, detail)."""
+        if not _SERVICE_NAME.match(name):
+            return False, f"not a service name: {name!r}"
+        try:
+            result = run_command(["systemctl", "is-active", name], 30, env=C_LOCALE, ok_codes=None)
+        except BackendError as exc:
+            return False, str(exc)
+        state = result.stdout.strip() or result.stderr.strip()
+        return result.returncode == 0, state
+
+    def health_checks(self) -> list[dict[str, object]]:
+        """Checks of the back-end's own to add to every health report (none by default)."""
+        return []
+
     def reboot_required(self) -> bool:
         return False
 
     def arch(self) -> str:
         raise NotImplementedError
+
+
+_SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._:-]{0,200}$")
+REBOOT_TIMEOUT = 120
+
+
+def run_or_describe(argv: list[str], dry_run: bool, action: str, timeout: float = REBOOT_TIMEOUT) -> InstallResult:
+    """Run a command that has no simulation mode, or in dry run only report it."""
+    if dry_run:
+        return InstallResult(True, argv, 0, True, [{"action": action}], f"dry run: would run {' '.join(argv)}")
+    result = run_command(argv, timeout, ok_codes=None)
+    output = tail(result.stdout + result.stderr)
+    return InstallResult(False, argv, result.returncode, result.returncode == 0, [{"action": action}], output)
 
 
 def tail(text: str, lines: int = 40) -> str:

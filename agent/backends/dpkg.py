@@ -146,6 +146,14 @@ def install_command(packages: Sequence[Mapping[str, str]], dry_run: bool) -> lis
     return [*prefix, "install", "--only-upgrade", "-y", *targets]
 
 
+def rollback_command(packages: Sequence[Mapping[str, str]], dry_run: bool) -> list[str]:
+    """``apt-get install --allow-downgrades -y PKG=PREVIOUS …`` (or its ``-s`` simulation)."""
+    argv = install_command(packages, dry_run)
+    # Same checks and prefix as an install; a downgrade is an install of the older version.
+    index = argv.index("--only-upgrade")
+    return [*argv[:index], "--allow-downgrades", *argv[index + 1 :]]
+
+
 class DpkgBackend(Backend):
     name = "dpkg"
     inventory_format = "dpkg"
@@ -171,7 +179,12 @@ class DpkgBackend(Backend):
         return parse_apt_simulation(result.stdout)
 
     def install(self, packages: Sequence[Mapping[str, str]], dry_run: bool) -> InstallResult:
-        argv = install_command(packages, dry_run)
+        return self._apt(install_command(packages, dry_run), dry_run)
+
+    def rollback(self, packages: Sequence[Mapping[str, str]], dry_run: bool) -> InstallResult:
+        return self._apt(rollback_command(packages, dry_run), dry_run)
+
+    def _apt(self, argv: list[str], dry_run: bool) -> InstallResult:
         env = dict(C_LOCALE)
         if not dry_run:
             env.update({"DEBIAN_FRONTEND": "noninteractive", "APT_LISTCHANGES_FRONTEND": "none"})

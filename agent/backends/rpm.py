@@ -285,7 +285,9 @@ def build_updates(
 # --- installs ------------------------------------------------------------------------------
 
 
-def install_command(tool: str, packages: Sequence[Mapping[str, str]], dry_run: bool) -> list[str]:
+def install_command(
+    tool: str, packages: Sequence[Mapping[str, str]], dry_run: bool, verb: str = "upgrade"
+) -> list[str]:
     """``dnf upgrade -y NAME-EPOCH:VERSION-RELEASE[.ARCH] …``; the dry run answers "no" instead.
 
     ``--assumeno`` resolves the transaction and prints it, then stops before downloading
@@ -300,7 +302,7 @@ def install_command(tool: str, packages: Sequence[Mapping[str, str]], dry_run: b
         if not _NAME.match(name) or name.startswith("-") or not _EVR.match(version) or (arch and arch not in ARCHES):
             raise BackendError(f"refusing to install {name!r} {version!r} {arch!r}: not a valid rpm name and version")
         targets.append(f"{name}-{version}" + (f".{arch}" if arch else ""))
-    return [tool, "upgrade", "--assumeno" if dry_run else "-y", *targets]
+    return [tool, verb, "--assumeno" if dry_run else "-y", *targets]
 
 
 def parse_transaction(text: str) -> list[dict[str, object]]:
@@ -316,6 +318,8 @@ def parse_transaction(text: str) -> list[dict[str, object]]:
                 if heading.startswith("upgrading") or heading.startswith("updating")
                 else "install"
                 if heading.startswith("installing")
+                else "downgrade"
+                if heading.startswith("downgrading")
                 else "remove"
                 if heading.startswith("removing")
                 else None
@@ -363,7 +367,13 @@ class RpmBackend(Backend):
         return build_updates(upgrades, self.inventory(), self._security_keys())
 
     def install(self, packages: Sequence[Mapping[str, str]], dry_run: bool) -> InstallResult:
-        argv = install_command(self.tool, packages, dry_run)
+        return self._dnf(install_command(self.tool, packages, dry_run), dry_run)
+
+    def rollback(self, packages: Sequence[Mapping[str, str]], dry_run: bool) -> InstallResult:
+        """``dnf downgrade -y NAME-PREVIOUS …``: back to the version before the update."""
+        return self._dnf(install_command(self.tool, packages, dry_run, verb="downgrade"), dry_run)
+
+    def _dnf(self, argv: list[str], dry_run: bool) -> InstallResult:
         result = run_command(argv, INSTALL_TIMEOUT, env=C_LOCALE, ok_codes=None)
         output = result.stdout + "\n" + result.stderr
         # With --assumeno dnf exits 1 after "Operation aborted.": that is the dry run succeeding.

@@ -18,7 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import agent_cache, presence
+from devices import agent_cache, hooks, presence
 from devices.agent_api import serializers as s
 from devices.agent_api.auth import authenticate_device, device_from_database, token_digest
 from devices.agent_api.errors import AgentError, PayloadInvalid, validate, validate_items
@@ -114,7 +114,7 @@ def checkin(request, data: dict) -> dict:
         "checkin_interval": device.checkin_interval,
         "send_inventory": data.get("inventory_hash") != device.inventory_hash or not device.inventory_hash,
         "send_updates": data.get("updates_hash") != device.updates_hash or not device.updates_hash,
-        "jobs": [],
+        "jobs": hooks.checkin_jobs(device),  # one Redis read unless the device has jobs due
         "server_time": _now_iso(),
     }
 

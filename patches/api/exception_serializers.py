@@ -59,7 +59,9 @@ class AdvisoryField(_InTenant, serializers.SlugRelatedField):
 
 class OwnerField(_InTenant, serializers.SlugRelatedField):
     # The same answer for unknown and ineligible addresses: the API does not reveal who has an account.
-    default_error_messages = {"does_not_exist": "{value} may not own this tenant's risks: its members and MSP staff may."}
+    default_error_messages = {
+        "does_not_exist": "{value} may not own this tenant's risks: its members and MSP staff may."
+    }
 
     def queryset_in(self, tenant):
         return eligible_owners(tenant)

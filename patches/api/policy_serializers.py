@@ -54,14 +54,18 @@ class PolicySerializer(serializers.ModelSerializer):
         try:
             return policy_rules.validate_settings(value)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+            raise serializers.ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            ) from None
 
     def validate(self, attrs):
         if self.instance is not None:
             fixed = [name for name in ("scope", *TARGETS.values()) if name in attrs]
             changed = [name for name in fixed if attrs[name] != getattr(self.instance, name)]
             if changed:
-                raise serializers.ValidationError({name: "A policy's scope and target never change." for name in changed})
+                raise serializers.ValidationError(
+                    {name: "A policy's scope and target never change." for name in changed}
+                )
             scope = self.instance.scope
         else:
             scope = attrs.get("scope")

@@ -38,7 +38,7 @@ class RiskExceptionForm(forms.Form):
     owner = forms.ModelChoiceField(queryset=None, help_text="Who answers for this risk and reviews it before it ends.")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
     expires_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), help_text="The last day it holds, in the tenant’s time zone."
+        widget=forms.DateInput(attrs={"type": "date"}), help_text="The last day it holds, in the tenant's time zone."
     )
 
     def __init__(self, *args, tenant, user, **kwargs):

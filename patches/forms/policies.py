@@ -94,7 +94,7 @@ class PolicyForm(forms.Form):
             # The hidden row count is rendered from the data: count the new row there too, or
             # the next save would read one row less than the page shows.
             data = data.copy()
-            data["rule_rows"] = str(_posted_rows(data) + 1)
+            data["rule_rows"] = str(max(_posted_rows(data), 1) + 1)
         super().__init__(data)
         self.current = current
         for key, spec in FIELDS.items():

@@ -90,7 +90,7 @@ def test_concurrent_claims_in_two_connections_never_share_a_job(world):
                 if not claimed:
                     break
                 taken[name].extend(j.pk for j in claimed)
-        except Exception as exc:  # reported below, in the test's thread
+        except Exception as exc:  # noqa: BLE001 - reported below, in the test's thread
             errors.append(exc)
         finally:
             connection.close()
@@ -258,9 +258,13 @@ def test_failed_results_back_off_exponentially_then_fail(world, django_capture_o
         (claimed,) = jobs.claim(device, now=now)
         with django_capture_on_commit_callbacks(execute=True):
             result = jobs.record_result(
-                claimed, lease_id=claimed.lease_id, result_key=f"fail-{attempt:06d}", outcome="failed", exit_code=100,
+                claimed,
+                lease_id=claimed.lease_id,
+                result_key=f"fail-{attempt:06d}",
+                outcome="failed",
+                exit_code=100,
                 now=now,
-            )  # fmt: skip
+            )
         assert result.state == JobState.QUEUED and result.attempt == attempt
         waits.append(result.not_before - now)
         # The device is marked due again from the end of its back-off.
@@ -281,8 +285,9 @@ def test_output_is_truncated_to_its_end(world):
     make_job(device)
     (job,) = jobs.claim(device, now=NOW)
     output = "x" * (jobs.OUTPUT_LIMIT * 2) + "THE END"
-    done = jobs.record_result(job, lease_id=job.lease_id, result_key="k-trunc-1", outcome="succeeded", output=output,
-                              now=NOW)  # fmt: skip
+    done = jobs.record_result(
+        job, lease_id=job.lease_id, result_key="k-trunc-1", outcome="succeeded", output=output, now=NOW
+    )
     assert done.output.endswith("THE END") and "truncated" in done.output
     assert len(done.output) < jobs.OUTPUT_LIMIT + 200
 
@@ -305,8 +310,12 @@ def test_verification_from_an_uploaded_inventory(client, world):
     device = Device.objects.get(uid=body["device_id"])
     upload(client, body["device_token"], [pkg("openssl", "3.0.13-1~deb12u1")])
     job = make_job(device, state=JobState.SUCCEEDED)
-    untouched = make_job(device, kind="rollback", state=JobState.SUCCEEDED,
-                         payload={"packages": [{"manager": "apt", "name": "curl", "version": "7.88.1-10"}]})  # fmt: skip
+    untouched = make_job(
+        device,
+        kind="rollback",
+        state=JobState.SUCCEEDED,
+        payload={"packages": [{"manager": "apt", "name": "curl", "version": "7.88.1-10"}]},
+    )
 
     # The signal from the inventory upload verifies the job whose version is now installed.
     response = upload(client, body["device_token"], [pkg("openssl", "3.0.15-1~deb12u1"), pkg("bash", "5.2.15-2")])
@@ -322,13 +331,25 @@ def test_windows_kbs_are_verified_from_the_updates_windows_reports_installed(cli
     body = enroll(client, world.tenant_a, os_info={"family": "windows", "name": "Windows 11 Pro", "build": "10.0"})
     device = Device.objects.get(uid=body["device_id"])
     guid = "3f0e0a6c-8d2b-4b89-9d36-0d6d2a1b7c11"
-    job = make_job(device, state=JobState.SUCCEEDED,
-                   payload={"windows_updates": [{"kb": "KB5034441", "update_id": guid}], "reboot": "if_required"})  # fmt: skip
+    job = make_job(
+        device,
+        state=JobState.SUCCEEDED,
+        payload={"windows_updates": [{"kb": "KB5034441", "update_id": guid}], "reboot": "if_required"},
+    )
     update = {
-        "kind": "windows", "update_id": guid, "revision": 1, "kb": "KB5034441", "title": "2024-01 Cumulative Update",
-        "classification": "Security Updates", "severity": "Critical", "reboot": "required", "supersedes": [],
-        "size": 1, "installed": False, "released": "2024-01-09",
-    }  # fmt: skip
+        "kind": "windows",
+        "update_id": guid,
+        "revision": 1,
+        "kb": "KB5034441",
+        "title": "2024-01 Cumulative Update",
+        "classification": "Security Updates",
+        "severity": "Critical",
+        "reboot": "required",
+        "supersedes": [],
+        "size": 1,
+        "installed": False,
+        "released": "2024-01-09",
+    }
     assert upload_updates(client, body["device_token"], [update]).status_code == 200
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED  # offered, not installed yet
@@ -387,7 +408,10 @@ def test_a_mark_moves_to_the_next_back_off_and_a_later_mark_is_not_lost(client, 
 def test_remark_queued_rebuilds_lost_marks(world):
     device = DeviceFactory(tenant=world.tenant_a)
     make_job(device, not_before=NOW)
-    make_job(DeviceFactory(tenant=world.tenant_b), kind="reboot",
-             deployment=deployment(world.tenant_b, Deployment.State.HALTED))  # fmt: skip
+    make_job(
+        DeviceFactory(tenant=world.tenant_b),
+        kind="reboot",
+        deployment=deployment(world.tenant_b, Deployment.State.HALTED),
+    )
     assert jobs.remark_queued(NOW) == 1
     assert jobs.devices_with_due_jobs(NOW) == {device.pk}

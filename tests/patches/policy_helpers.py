@@ -63,5 +63,7 @@ def setup(world) -> Setup:
         finding=finding,
     )
     script = scripts.create_script(name="Stop services", body="systemctl stop app\n", user=world.msp_admin)
-    scripts.update_script(script, body="systemctl stop app\nsystemctl stop worker\n", note="Worker too", user=world.msp_admin)
+    scripts.update_script(
+        script, body="systemctl stop app\nsystemctl stop worker\n", note="Worker too", user=world.msp_admin
+    )
     return Setup(group, device, device_b, global_policy, tenant_policy, group_policy, finding, other, exception, script)

@@ -36,7 +36,11 @@ def test_creating_one_accepts_its_findings(client, world, setup):  # noqa: F811
     assert response.status_code == 201, response.json()
     created = response.json()
     assert created["covers"] == "finding" and created["status"] == "active"
-    assert (created["tenant"], created["owner"], created["created_by"]) == ("alpha", "owner@alpha.test", "tech-a@msp.test")
+    assert (created["tenant"], created["owner"], created["created_by"]) == (
+        "alpha",
+        "owner@alpha.test",
+        "tech-a@msp.test",
+    )
     assert created["covered_now"] == 1
     assert Finding.objects.get(package_name="curl").state == FindingState.ACCEPTED
 

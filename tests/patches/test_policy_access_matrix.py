@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from patches.models import RiskException, Script
+from devices.models import Device, DeviceGroup
+from patches.models import Finding, PatchPolicy, RiskException, Scope, Script
 from patches.policy import FIELDS
 from tests.access import PERSONAS, Route, check_route
 from tests.patches.policy_helpers import later, setup  # noqa: F401  (fixture)
@@ -12,12 +13,6 @@ from tests.patches.policy_helpers import later, setup  # noqa: F401  (fixture)
 pytestmark = pytest.mark.django_db
 
 NONE = lambda w: {}  # noqa: E731
-
-
-def _setup():
-    from patches.models import PatchPolicy, Scope
-
-    return PatchPolicy.objects.get(scope=Scope.GROUP)
 
 
 def policy_data(w):
@@ -31,12 +26,10 @@ def site(w):
 
 
 def group(w):
-    return {"tenant_slug": w.tenant_a.slug, "pk": _setup().group_id}
+    return {"tenant_slug": w.tenant_a.slug, "pk": DeviceGroup.objects.get(name="Servers").pk}
 
 
 def device(w):
-    from devices.models import Device
-
     return {"tenant_slug": w.tenant_a.slug, "uid": Device.objects.get(hostname="alpha-web").uid}
 
 
@@ -45,8 +38,6 @@ def exception(w):
 
 
 def new_exception(w):
-    from patches.models import Finding
-
     other = Finding.objects.get(package_name="curl")
     return {
         "covers": "finding",
@@ -71,14 +62,10 @@ EDITED_SCRIPT = lambda w: {"name": "Stop services", "interpreter": "bash", "body
 
 # REST API
 def api_tenant_policy(w):
-    from patches.models import PatchPolicy, Scope
-
     return {"pk": PatchPolicy.objects.get(scope=Scope.TENANT).pk}
 
 
 def api_global_policy(w):
-    from patches.models import PatchPolicy, Scope
-
     return {"pk": PatchPolicy.objects.get(scope=Scope.GLOBAL).pk}
 
 
@@ -87,8 +74,6 @@ def api_exception(w):
 
 
 def api_new_exception(w):
-    from patches.models import Finding
-
     return {
         "tenant": w.tenant_a.slug,
         "finding": Finding.objects.get(package_name="curl").pk,
@@ -102,7 +87,10 @@ def effective_query(w):
     return {"device": device(w)["uid"]}
 
 
-SITE_POLICY = lambda w: {"tenant": w.tenant_a.slug, "scope": "site", "site": w.site_a.pk, "settings": {"reboot": "never"}}  # noqa: E731
+def site_policy_body(w):
+    return {"tenant": w.tenant_a.slug, "scope": "site", "site": w.site_a.pk, "settings": {"reboot": "never"}}
+
+
 GLOBAL_POLICY = lambda w: {"scope": "global", "settings": {"deadline_days": 3}}  # noqa: E731
 
 ROUTES = [
@@ -134,7 +122,7 @@ ROUTES = [
     Route("script_diff", kwargs=script, staff=True),
     # REST API: policies
     Route("policy-list", kwargs=NONE, api=True, anywhere="policy.view"),
-    Route("policy-list", "post", kwargs=NONE, capability="policy.manage", api=True, data=SITE_POLICY),
+    Route("policy-list", "post", kwargs=NONE, capability="policy.manage", api=True, data=site_policy_body),
     # The global policy exists already: the admin is let through to the 400 that says so.
     GLOBAL_CREATE := Route("policy-list", "post", kwargs=NONE, admin=True, api=True, data=GLOBAL_POLICY),
     Route("policy-detail", kwargs=api_tenant_policy, capability="policy.view", api=True),

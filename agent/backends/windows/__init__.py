@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from ...logs import get_logger
-from ..base import Backend, BackendError, InstallResult, run_command, tail
+from ..base import Backend, BackendError, InstallResult, run_command, run_or_describe, tail
 from .registry import read_uninstall_entries, software_from_uninstall_entries
 from .winget import decode_output, find_winget, parse_winget_upgrade
 from .wua import SCAN_SCRIPT, install_arguments, load_script_output, powershell, updates_from_wua
@@ -16,6 +16,8 @@ WINGET_TIMEOUT = 600
 INSTALL_TIMEOUT = 4 * 3600
 _WINGET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _WINGET_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_KB = re.compile(r"^(?:KB)?(\d{4,8})$", re.IGNORECASE)
+_SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._$-]{0,200}$")
 REBOOT_KEYS = (
     r"SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired",
     r"SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",
@@ -98,6 +100,60 @@ class WindowsBackend(Backend):
             return InstallResult(True, argv, 0, True, [action], "dry run: winget was not started")
         result = run_command(argv, INSTALL_TIMEOUT, ok_codes=None, decode=decode_output)
         return InstallResult(False, argv, result.returncode, result.returncode == 0, [action], tail(result.stdout))
+
+    def rollback(self, packages: Sequence[Mapping[str, str]], dry_run: bool) -> InstallResult:
+        """KBs: ``wusa /uninstall /kb:N /quiet /norestart``; winget: install the earlier version."""
+        if len(packages) == 1 and (packages[0].get("kind") == "winget" or "id" in packages[0]):
+            return self._winget_version(packages[0], dry_run)
+        results = [self._uninstall_kb(str(package.get("kb", "")), dry_run) for package in packages]
+        if not results:
+            raise BackendError("nothing to roll back")
+        return InstallResult(
+            dry_run=dry_run,
+            command=[arg for result in results for arg in result.command],
+            returncode=next((r.returncode for r in results if not r.succeeded), 0),
+            succeeded=all(r.succeeded for r in results),
+            actions=[action for result in results for action in result.actions],
+            output="\n".join(r.output for r in results if r.output),
+        )
+
+    def _uninstall_kb(self, kb: str, dry_run: bool) -> InstallResult:
+        match = _KB.match(kb.strip())
+        if not match:
+            raise BackendError(f"refusing to uninstall {kb!r}: not a KB number")
+        argv = ["wusa.exe", "/uninstall", f"/kb:{match.group(1)}", "/quiet", "/norestart"]
+        # wusa has no simulation mode; 3010 means "done, restart required".
+        result = run_or_describe(argv, dry_run, "uninstall")
+        result.actions = [{"action": "uninstall", "kb": f"KB{match.group(1)}"}]
+        if result.returncode == 3010:
+            result.succeeded = True
+        return result
+
+    def _winget_version(self, package: Mapping[str, str], dry_run: bool) -> InstallResult:
+        package_id, version = package.get("id", ""), package.get("version", "")
+        if not _WINGET_ID.match(package_id) or not _WINGET_VERSION.match(version):
+            raise BackendError(f"refusing to install {package_id!r} {version!r}: not a winget id and version")
+        winget = find_winget() or "winget"
+        argv = [winget, "install", "--id", package_id, "--exact", "--version", version, "--force", "--silent"]
+        argv += ["--disable-interactivity", "--accept-package-agreements", "--accept-source-agreements"]
+        result = run_or_describe(argv, dry_run, "downgrade", timeout=INSTALL_TIMEOUT)
+        result.actions = [{"action": "downgrade", "id": package_id, "to_version": version}]
+        return result
+
+    def reboot(self, dry_run: bool, delay_minutes: int = 1) -> InstallResult:
+        argv = ["shutdown.exe", "/r", "/t", str(delay_minutes * 60), "/c", "PatchPortal: restarting to finish updates"]
+        return run_or_describe(argv, dry_run, "reboot")
+
+    def service_active(self, name: str) -> tuple[bool, str]:
+        if not _SERVICE.match(name):
+            return False, f"not a service name: {name!r}"
+        try:
+            result = run_command(["sc.exe", "query", name], 30, ok_codes=None, decode=decode_output)
+        except BackendError as exc:
+            return False, str(exc)
+        running = result.returncode == 0 and "RUNNING" in result.stdout
+        state = next((line.split(":", 1)[1].strip() for line in result.stdout.splitlines() if "STATE" in line), "")
+        return running, state or tail(result.stdout, 2)
 
     def reboot_required(self) -> bool:
         import winreg
