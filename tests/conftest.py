@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.fixtures.personas",
     "tests.fixtures.mail",
     "tests.fixtures.workers",
+    "tests.fixtures.worker_process",
     "tests.fixtures.feed_server",
 ]
 
