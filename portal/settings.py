@@ -163,6 +163,8 @@ CELERY_BEAT_SCHEDULE = {
     "approvals-housekeeping": {"task": "patches.tasks.approvals_housekeeping", "schedule": 15 * 60},
     # Releases batches, sweeps lost leases, promotes rings and watches health (deployments.tasks).
     "deployments-tick": {"task": "deployments.tasks.tick", "schedule": 60.0},
+    # Approved patches to the devices whose policy says auto_deploy (deployments.auto_deploy).
+    "deployments-auto-deploy": {"task": "deployments.tasks.auto_deploy", "schedule": 60 * 60},
 }
 # --- Advisory feeds -----------------------------------------------------------------------
 NVD_API_KEY = envstr("NVD_API_KEY", "")
@@ -176,10 +178,15 @@ AGENT_MAX_BODY_BYTES = envint("AGENT_MAX_BODY_BYTES", 16 * 1024 * 1024)
 AGENT_CHECKIN_INTERVAL = envint("AGENT_CHECKIN_INTERVAL", 300)
 # How long an agent holds a claimed job without reporting progress (deployments.jobs).
 JOB_LEASE_SECONDS = envint("JOB_LEASE_SECONDS", 600)
+# The wait before retrying a job after its first failed attempt; it doubles with each attempt.
+JOB_RETRY_BACKOFF_SECONDS = envint("JOB_RETRY_BACKOFF_SECONDS", 300)
 # After an install the device must report healthy within this time (deployments.watch).
 HEALTH_WATCH_MINUTES = envint("HEALTH_WATCH_MINUTES", 30)
 # A job the agent reports done that no inventory has confirmed by then counts as unverified.
 JOB_VERIFY_MINUTES = envint("JOB_VERIFY_MINUTES", 240)
+# Alert deliveries are retried with doubling delays (deployments.alerts).
+ALERT_DELIVERY_ATTEMPTS = envint("ALERT_DELIVERY_ATTEMPTS", 6)
+ALERT_RETRY_DELAY_SECONDS = envint("ALERT_RETRY_DELAY_SECONDS", 30)
 DEVICE_STALE_AFTER_DAYS = envint("DEVICE_STALE_AFTER_DAYS", 7)
 CHECKIN_HISTORY_DAYS = envint("CHECKIN_HISTORY_DAYS", 30)
 # The private key that signs scripts for agents (portal/signing.py), created on first use if
