@@ -11,6 +11,7 @@ PY=.venv/bin/python
 mkdir -p var/log
 $PY manage.py collectstatic --noinput -v 0
 logins=$($PY manage.py seed_demo)
+$PY manage.py seed_demo_rollout >/dev/null
 echo "==> loading the bundled advisory data (takes a few seconds the first time)"
 $PY manage.py setup_feeds --disabled >/dev/null
 $PY manage.py load_demo_advisories >var/log/demo-advisories.log
