@@ -130,7 +130,7 @@ class Agent:
         packages, inventory_digest = self.collect_inventory()
         scan = self.current_updates()
         body = protocol.checkin_body(
-            hostname=socket.gethostname(),
+            hostname=self.backend.identity().get("hostname") or socket.gethostname(),
             inventory_hash=inventory_digest,
             updates_hash=scan.digest if scan else None,
             reboot_required=self.backend.reboot_required(),

@@ -162,10 +162,11 @@ def fqdn() -> str:
 
 def host_facts(backend: Backend) -> dict[str, object]:
     """Everything the enrollment body says about the machine (all but the token and version)."""
+    own = backend.identity()
     return {
-        "hostname": socket.gethostname(),
-        "fqdn": fqdn(),
-        "machine_id": machine_id(),
+        "hostname": own.get("hostname") or socket.gethostname(),
+        "fqdn": own.get("hostname") or fqdn(),
+        "machine_id": own.get("machine_id") or machine_id(),
         "arch": backend.arch(),
         "os": os_info(),
     }

@@ -71,6 +71,7 @@ __all__ = [
     "ResultConflict",
     "SweepCounts",
     "backoff",
+    "backoff_base_seconds",
     "cancel_jobs",
     "checkin_jobs",
     "claim",
@@ -122,9 +123,14 @@ def default_lease_seconds() -> int:
     return int(getattr(settings, "JOB_LEASE_SECONDS", 600))
 
 
+def backoff_base_seconds() -> int:
+    """The wait after a first failed attempt (settings.JOB_RETRY_BACKOFF_SECONDS, default 300)."""
+    return int(getattr(settings, "JOB_RETRY_BACKOFF_SECONDS", BACKOFF_BASE_SECONDS))
+
+
 def backoff(attempt: int) -> timedelta:
     """The wait before the next attempt after attempt number `attempt` (1-based) failed."""
-    seconds = BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1)
+    seconds = backoff_base_seconds() * 2 ** max(0, attempt - 1)
     return timedelta(seconds=min(seconds, BACKOFF_MAX_SECONDS))
 
 
@@ -330,7 +336,7 @@ def sweep_leases(now: datetime) -> SweepCounts:
     """
     counts = SweepCounts()
     with system_scope(), connection.cursor() as cursor:
-        cursor.execute(_SWEEP_SQL, {"now": now, "base": BACKOFF_BASE_SECONDS, "cap": BACKOFF_MAX_SECONDS})
+        cursor.execute(_SWEEP_SQL, {"now": now, "base": backoff_base_seconds(), "cap": BACKOFF_MAX_SECONDS})
         rows = cursor.fetchall()
         events, due = [], {}
         for job_id, tenant_id, device_id, state, not_before, attempt, max_attempts in rows:

@@ -116,6 +116,14 @@ class Backend:
     def reboot_required(self) -> bool:
         return False
 
+    def identity(self) -> dict[str, str]:
+        """Host facts that replace the machine's own (``machine_id``, ``hostname``); none by default.
+
+        The simulated back-end pretends to be a machine of its own, so that several agents
+        on one host enroll as several devices.
+        """
+        return {}
+
     def arch(self) -> str:
         raise NotImplementedError
 

@@ -5,6 +5,10 @@ format, so an install it reports as done really changes what the next check-in u
 the portal can verify the job. Installs fail at the configured rate
 (``simulated_failure_rate``: 0 never, 1 always); services and the extra "simulated" health
 check report ``simulated_healthy``. Nothing on the machine is run or changed.
+
+Each state directory is a machine of its own: a machine id (and a hostname derived from
+it) is chosen on first use and kept in ``simulated_machine.json``, so several simulated
+agents on one host enroll as several devices.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from __future__ import annotations
 import json
 import os
 import random
+import uuid
 from collections.abc import Mapping, Sequence
 
 from ..state import write_private_file
 from .base import Backend, InstallResult
 
 PACKAGES_FILE = "simulated_packages.json"
+MACHINE_FILE = "simulated_machine.json"
 DEFAULT_PACKAGES = [
     {"name": "bash", "version": "5.2.15-2+b7", "arch": "amd64", "source": "bash", "source_version": "5.2.15-2"},
     {
@@ -117,3 +123,18 @@ class SimulatedBackend(Backend):
 
     def arch(self) -> str:
         return "amd64"
+
+    def identity(self) -> dict[str, str]:
+        path = os.path.join(self.state_dir, MACHINE_FILE)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+            if isinstance(data, dict) and data.get("machine_id") and data.get("hostname"):
+                return {"machine_id": str(data["machine_id"]), "hostname": str(data["hostname"])}
+        except (FileNotFoundError, ValueError):
+            pass
+        machine = uuid.uuid4().hex
+        data = {"machine_id": machine, "hostname": f"sim-{machine[:8]}"}
+        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        write_private_file(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+        return data

@@ -11,6 +11,7 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
+from patches.matching import locks
 from patches.matching.materialize import Scope, materialize, refresh_intel
 from patches.matching.packages import evaluate_packages
 
@@ -19,6 +20,7 @@ __all__ = ["match_advisories", "match_devices", "match_everything", "match_intel
 
 @transaction.atomic
 def match_everything(now=None) -> dict:
+    locks.lock_fleet()
     now = now or timezone.now()
     started = time.perf_counter()
     matches = evaluate_packages()
@@ -33,6 +35,7 @@ def match_devices(device_ids, now=None) -> dict:
     """After an inventory or updates upload: evaluate versions never seen before, then the devices."""
     from django.db import connection
 
+    locks.lock_devices(device_ids)
     now = now or timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -54,6 +57,7 @@ def match_advisories(advisory_keys, now=None) -> dict:
     """After advisories were added or changed: only the versions they name, only their findings."""
     from advisories.models import Advisory
 
+    locks.lock_fleet()
     now = now or timezone.now()
     advisories = Advisory.objects.filter(advisory_id__in=list(advisory_keys))
     ids = tuple(advisories.values_list("id", flat=True))
@@ -81,5 +85,6 @@ def match_windows(now=None) -> dict:
     """After Microsoft's CVRF changed: Windows findings of every device."""
     from devices.models import Device
 
+    locks.lock_fleet()
     ids = tuple(Device.objects.filter(os_family="windows").values_list("id", flat=True))
     return materialize(Scope(device_ids=ids, kbs=True), now or timezone.now()) if ids else {}
