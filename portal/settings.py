@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "advisories",
     "patches",
     "deployments",
+    "reports",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -42,3 +42,4 @@ DATABASES["default"].pop("OPTIONS", None)  # noqa: F405
 _TEST_TMP = Path(tempfile.mkdtemp(prefix=f"patchportal-test-{TEST_RUN_ID}-"))
 atexit.register(shutil.rmtree, _TEST_TMP, ignore_errors=True)
 SCRIPT_SIGNING_KEY_FILE = _TEST_TMP / "script-signing-key.pem"
+MEDIA_ROOT = _TEST_TMP / "media"

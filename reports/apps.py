@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class ReportsConfig(AppConfig):
+    name = "reports"
+    verbose_name = "Client reports"
+
+    def ready(self):
+        from reports import extensions
+
+        extensions.register()
