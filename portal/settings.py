@@ -276,6 +276,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- Reports ------------------------------------------------------------------------------
+# How long a report's signed download link stays valid, in seconds (reports/links.py).
+REPORT_LINK_MAX_AGE = envint("REPORT_LINK_MAX_AGE", 7 * 24 * 60 * 60)
+# The largest branding logo an admin may upload, in bytes.
+BRANDING_LOGO_MAX_BYTES = envint("BRANDING_LOGO_MAX_BYTES", 512 * 1024)
+
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = envstr("EMAIL_HOST", "127.0.0.1")

@@ -51,6 +51,7 @@ urlpatterns = [
     path("", include("advisories.urls")),
     path("", include("patches.urls")),
     path("", include("deployments.urls")),
+    path("", include("reports.urls")),
     path("", include("tenants.urls")),
 ]
 

@@ -7,12 +7,13 @@ Who may do what (documented in the README's access table):
 * `report.manage` (render, re-render): MSP staff.
 * `branding.manage` (the MSP's name, logo, colours and contact line): MSP admins.
 
-The report archive's tab and navigation entry are added here together with its pages.
-Called once from reports/apps.py ready(); calling it again changes nothing.
+The tenant tab "Reports" (archive, request, preview) and the admins' "Branding" entry in
+the top navigation are added here. Called once from reports/apps.py ready(); calling it again changes nothing.
 """
 
 from __future__ import annotations
 
+from tenants import extensions as ext
 from tenants.roles import ROLE_SETS, register_capabilities
 
 __all__ = ["CAPABILITIES", "register"]
@@ -24,5 +25,15 @@ CAPABILITIES = {
 }
 
 
+TAB = ext.Tab(
+    "Reports", "report_list", capability="report.view", names=("report_list", "report_create", "report_preview")
+)
+NAV = ext.NavItem("Branding", "branding_edit", capability="branding.manage", staff_only=True)
+
+
 def register() -> None:
     register_capabilities(CAPABILITIES)
+    if TAB not in ext.TENANT_TABS:
+        ext.TENANT_TABS.append(TAB)
+    if NAV not in ext.NAV_ITEMS:
+        ext.NAV_ITEMS.append(NAV)

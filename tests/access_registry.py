@@ -14,6 +14,7 @@ ROUTE_MODULES = [
     "tests.deployments.test_alert_access_matrix",
     "tests.deployments.test_agent_access_matrix",
     "tests.deployments.test_deployment_access_matrix",
+    "tests.reports.test_access_matrix",
 ]
 
 
