@@ -14,22 +14,27 @@ A job's payload, as the agent receives it:
      "windows_updates": [{"patch": 302, "kb": "KB5044284"}],
      "winget": [{"patch": 303, "id": "Mozilla.Firefox", "version": "131.0", "previous_version": "130.0"}],
      "reboot": "if_required", "reboot_postpone_minutes": 240,
-     "pre_script": null, "post_script": 7}
+     "pre_script": null, "post_script": 7,
+     "health_services": ["nginx"], "health_script": null, "catch_up": "next_window"}
 
-The reboot rule, the postponement and the scripts come from the device's effective patch
-policy (patches.policy) at the time the stage is scheduled.
+The reboot rule, the postponement, the scripts, the health check (services and script) and
+the catch-up rule come from the device's effective patch policy (patches.policy) at the time
+the stage is scheduled; a deployment created with catch-up `on_return` makes every job's
+`catch_up` `on_return`.
 
 `release_due` runs every minute: pending jobs whose batch time has come (inside their
 window) become queued, at most `max_concurrent` in flight (queued, claimed, running,
 waiting for a reboot) per deployment; their devices are marked due so that the next
 check-in finds them. Offline devices: with catch-up `next_window`, a job whose window
 ended before its agent claimed it goes back to pending for the next opening; with
-`on_return` a released job loses its end and stays queued until the device comes back.
+`on_return` (the job's payload, from its device's policy or its deployment) a released job
+loses its end and stays queued until the device comes back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
@@ -50,8 +55,9 @@ WITH allowed AS (
     SELECT * FROM unnest(%(pair_devices)s::bigint[], %(pair_patches)s::bigint[]) AS a(device_id, patch_id)
 ), policy AS (
     SELECT * FROM unnest(%(devices)s::bigint[], %(reboot)s::text[], %(postpone)s::int[],
-                         %(pre)s::bigint[], %(post)s::bigint[])
-         AS p(device_id, reboot, postpone, pre_script, post_script)
+                         %(pre)s::bigint[], %(post)s::bigint[], %(services)s::text[], %(health)s::bigint[],
+                         %(catch_up)s::text[])
+         AS p(device_id, reboot, postpone, pre_script, post_script, services, health_script, catch_up)
 ), items AS (
     SELECT f.device_id, pt.id AS patch_id, pt.kind,
            CASE pt.kind
@@ -90,7 +96,7 @@ WITH allowed AS (
            coalesce(jsonb_agg(DISTINCT item) FILTER (WHERE kind = 'application'), '[]') AS winget
     FROM items GROUP BY device_id
 ), numbered AS (
-    SELECT d.*, p.reboot, p.postpone, p.pre_script, p.post_script,
+    SELECT d.*, p.reboot, p.postpone, p.pre_script, p.post_script, p.services, p.health_script, p.catch_up,
            (row_number() OVER (ORDER BY d.device_id) - 1) / %(batch_size)s AS batch
     FROM per_device d JOIN policy p ON p.device_id = d.device_id
 ), inserted AS (
@@ -102,7 +108,9 @@ WITH allowed AS (
                'deployment', %(deployment)s, 'dry_run', %(dry_run)s, 'patches', to_jsonb(n.patch_ids),
                'packages', n.packages, 'windows_updates', n.windows_updates, 'winget', n.winget,
                'reboot', n.reboot, 'reboot_postpone_minutes', n.postpone,
-               'pre_script', n.pre_script, 'post_script', n.post_script),
+               'pre_script', n.pre_script, 'post_script', n.post_script,
+               'health_services', n.services::jsonb, 'health_script', n.health_script,
+               'catch_up', CASE WHEN %(on_return)s::boolean THEN 'on_return' ELSE n.catch_up END),
            %(starts_at)s::timestamptz + n.batch * %(interval)s * interval '1 minute', %(ends_at)s::timestamptz,
            0, %(max_attempts)s, '', '', false, %(now)s, %(now)s
     FROM numbered n
@@ -119,21 +127,27 @@ SELECT count(*) FROM inserted
 
 
 def _stage_devices(stage: DeploymentStage) -> list[int]:
+    """The ring's devices (only the deployment's targets, when it has some), or its chosen devices."""
     from devices.models import Device
 
-    if stage.ring_id is not None:
-        return ring_devices(stage.ring)
     targets = DeploymentTarget.objects.filter(deployment_id=stage.deployment_id).values("device_id")
+    if stage.ring_id is not None:
+        members = ring_devices(stage.ring)
+        limit = set(targets.values_list("device_id", flat=True))
+        return [d for d in members if d in limit] if limit else members
     return sorted(Device.objects.filter(pk__in=targets).active().values_list("id", flat=True))
 
 
 def _policies(device_ids: list[int]) -> dict[str, list]:
-    """Per device: reboot rule, postponement and scripts from its effective policy (a few queries)."""
+    """Per device: reboot rule, postponement, scripts, health check and catch-up from its
+    effective policy (a few queries). Service lists travel as JSON text (arrays cannot be ragged)."""
     from patches.policy import chains_for_devices, effective
 
     chains = chains_for_devices(device_ids)
     by_chain: dict[tuple, object] = {}
-    columns: dict[str, list] = {"devices": [], "reboot": [], "postpone": [], "pre": [], "post": []}
+    columns: dict[str, list] = {
+        key: [] for key in ("devices", "reboot", "postpone", "pre", "post", "services", "health", "catch_up")
+    }
     for device_id in device_ids:
         chain = chains.get(device_id)
         if chain is None:
@@ -146,6 +160,9 @@ def _policies(device_ids: list[int]) -> dict[str, list]:
         columns["postpone"].append(eff["reboot_postpone_minutes"])
         columns["pre"].append(eff["pre_script"])
         columns["post"].append(eff["post_script"])
+        columns["services"].append(json.dumps(eff["health_services"]))
+        columns["health"].append(eff["health_check_script"])
+        columns["catch_up"].append(eff["catch_up"])
     return columns
 
 
@@ -182,6 +199,10 @@ def schedule_stage(stage: DeploymentStage, *, now: dt.datetime) -> int:
             return 0
         patch_ids = list(deployment.deployment_patches.values_list("patch_id", flat=True))
         allowed, _ = approved_items(deployment.tenant_id, _stage_devices(stage), patch_ids, now)
+        if deployment.origin == Deployment.Origin.POLICY:
+            from deployments.auto_deploy import without_covered
+
+            allowed = without_covered(deployment, allowed, now=now)
         devices = sorted(allowed)
         columns = _policies(devices)
         pairs = [(device_id, patch_id) for device_id in devices for patch_id in sorted(allowed[device_id])]
@@ -196,6 +217,7 @@ def schedule_stage(stage: DeploymentStage, *, now: dt.datetime) -> int:
                     "deployment": deployment.pk,
                     "stage": stage.pk,
                     "dry_run": deployment.dry_run,
+                    "on_return": deployment.catch_up == Deployment.CatchUp.ON_RETURN,
                     "batch_size": deployment.batch_size,
                     "interval": deployment.batch_interval_minutes,
                     "starts_at": opening.starts_at,
@@ -247,7 +269,8 @@ WITH room AS (
 ), released AS (
     UPDATE deployments_job j
     SET state = 'queued', updated_at = %(now)s,
-        not_after = CASE WHEN r.catch_up = 'on_return' THEN NULL ELSE j.not_after END
+        not_after = CASE WHEN r.catch_up = 'on_return' OR j.payload->>'catch_up' = 'on_return'
+                         THEN NULL ELSE j.not_after END
     FROM ranked k JOIN room r ON r.id = k.deployment_id
     WHERE j.id = k.id AND k.rn <= r.room AND j.state = 'pending'
     RETURNING j.id, j.tenant_id, j.device_id, j.stage_id, j.deployment_id
@@ -286,7 +309,7 @@ def release_due(now: dt.datetime) -> int:
 def catch_up(now: dt.datetime) -> int:
     """Jobs whose window ended before an agent claimed them wait for the next opening.
 
-    Queued jobs of `on_return` deployments have no end and are not touched; pending jobs of
+    Queued `on_return` jobs have no end (see RELEASE) and are not touched; pending jobs of
     any deployment that did not fit in their window (batches, concurrency) move on too.
     """
     from tenants.models import Tenant

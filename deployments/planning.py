@@ -187,8 +187,12 @@ def create_deployment(
     dry_run: bool = False,
     allow_rollback: bool = True,
     origin: str = Deployment.Origin.MANUAL,
+    limit_to=None,
 ) -> Plan:
     """Create a deployment of `patches` to `rings` (all the tenant's, by default) or to `devices`.
+
+    `limit_to` (devices) keeps a deployment to rings to those of its devices the rings hold:
+    they are stored as its targets, and each stage takes only them (automatic deployments).
 
     One stage per ring, in ring order, with the ring's gate copied (a later edit of the ring
     does not change a running deployment); or one stage for chosen devices. The first stage
@@ -207,7 +211,12 @@ def create_deployment(
             stage_rows = [(None, CHOSEN_DEVICES_STAGE, device_ids)]
         else:
             stage_rows = _ring_stages(tenant, rings)
+            if limit_to is not None:
+                wanted = {getattr(d, "pk", d) for d in limit_to}
+                stage_rows = [(ring, label, [d for d in ids if d in wanted]) for ring, label, ids in stage_rows]
         all_devices = sorted({d for _, _, ids in stage_rows for d in ids})
+        if limit_to is not None and not all_devices:
+            raise ValidationError({"devices": "None of these devices is in the chosen rings."})
         allowed, blocked = approved_items(tenant.pk, all_devices, patch_ids, now)
         plan = Plan(
             None,
@@ -233,7 +242,7 @@ def create_deployment(
         DeploymentPatch.objects.bulk_create(
             DeploymentPatch(tenant=tenant, deployment=deployment, patch_id=pk) for pk in patch_ids
         )
-        if devices is not None:
+        if devices is not None or limit_to is not None:
             DeploymentTarget.objects.bulk_create(
                 DeploymentTarget(tenant=tenant, deployment=deployment, device_id=pk) for pk in all_devices
             )

@@ -1,4 +1,5 @@
-"""Deployments in the background: the minute tick and the dispatch of a new deployment.
+"""Deployments in the background: the minute tick, the dispatch of a new deployment, and
+the hourly automatic deployments by policy (`auto_deploy`, see deployments.auto_deploy).
 
 `tick` runs every minute from beat (see `beat_schedule`). Each step runs in its own
 transaction in the system scope, under a PostgreSQL advisory lock taken with
@@ -18,14 +19,17 @@ from django.utils import timezone
 
 from portal.db_scope import system_scope
 
-__all__ = ["beat_schedule", "dispatch_deployment", "run_step", "tick"]
+__all__ = ["auto_deploy", "beat_schedule", "dispatch_deployment", "run_step", "tick"]
 
 log = logging.getLogger(__name__)
 
 
 def beat_schedule() -> dict:
     """The beat entries of this app, for portal/settings.py's CELERY_BEAT_SCHEDULE."""
-    return {"deployments-tick": {"task": "deployments.tasks.tick", "schedule": 60.0}}
+    return {
+        "deployments-tick": {"task": "deployments.tasks.tick", "schedule": 60.0},
+        "deployments-auto-deploy": {"task": "deployments.tasks.auto_deploy", "schedule": 60 * 60},
+    }
 
 
 def _try_lock(name: str) -> bool:
@@ -85,3 +89,12 @@ def dispatch_deployment(deployment_id: int, tenant_id: int | None = None) -> int
     if deployment is None:
         return 0
     return dispatch.start(deployment, now=timezone.now())
+
+
+@shared_task(atomic_scope=False, ignore_result=True, soft_time_limit=600, time_limit=700)
+def auto_deploy(now: str | None = None):
+    """Deploy approved patches to the devices whose policy says auto_deploy (hourly, from beat)."""
+    from deployments.auto_deploy import create_from_policy
+
+    moment = timezone.now() if now is None else timezone.datetime.fromisoformat(now)
+    return run_step("auto_deploy", create_from_policy, moment)

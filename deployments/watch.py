@@ -5,10 +5,10 @@ verified by the inventory; `finished_at` is after the reboot when one was needed
 device's first HealthReport received at or after `finished_at` decides, if it arrives within
 settings.HEALTH_WATCH_MINUTES (default 30): healthy passes; unhealthy fails; none in time
 fails. A failure raises a HEALTH_FAILED alert, halts the deployment, and, when the
-deployment allows rollback and the device's policy does not forbid it (a policy value
-`allow_rollback: false`, when policies carry one), queues a rollback job: the packages back
-to the versions the install job found, its KBs uninstalled, its winget apps back to their
-previous versions.
+deployment allows rollback and the device's effective policy says `rollback_on_failure`
+(the default), queues a rollback job: the packages back to the versions the install job
+found, its KBs uninstalled, its winget apps back to their previous versions. Otherwise the
+job's log says why nothing was rolled back.
 
 The verdict is written to the job's log (a JobEvent starting with MARKER), which is also
 how the watch knows a job has been judged; a job is watched for at most LOOKBACK after it
@@ -84,13 +84,16 @@ def watch(now: dt.datetime) -> dict[str, int]:
             batch_size=2000,
         )
     rollbacks = 0
+    policy_allows = _rollback_by_policy({job.device_id for job in failed})
     for job in failed:
         with transaction.atomic():
-            rollbacks += _failed(job.pk, job.first_at, now, window)
+            rollbacks += _failed(job.pk, job.first_at, now, window, policy_allows.get(job.device_id, True))
     return {"passed": len(passed), "failed": len(failed), "rollbacks": rollbacks}
 
 
-def _failed(job_id: int, unhealthy_at: dt.datetime | None, now: dt.datetime, window: dt.timedelta) -> int:
+def _failed(
+    job_id: int, unhealthy_at: dt.datetime | None, now: dt.datetime, window: dt.timedelta, policy_allows: bool
+) -> int:
     from deployments.alerts import raise_alert
     from deployments.promotion import halt
 
@@ -115,16 +118,38 @@ def _failed(job_id: int, unhealthy_at: dt.datetime | None, now: dt.datetime, win
         state__in=[DeploymentStage.State.PASSED, DeploymentStage.State.HALTED, DeploymentStage.State.CANCELLED]
     ).first()
     halt(deployment, current, reason=reason, now=now)
-    if job.kind != JobKind.INSTALL or not deployment.allow_rollback or not _policy_allows_rollback(job.device_id):
+    if job.kind != JobKind.INSTALL:
+        return 0
+    if not (deployment.allow_rollback and policy_allows):
+        why = "the deployment" if not deployment.allow_rollback else "the device's policy"
+        JobEvent.objects.create(
+            tenant_id=job.tenant_id,
+            job=job,
+            at=now,
+            state=job.state,
+            message=f"No automatic rollback: {why} does not allow it.",
+        )
         return 0
     return _queue_rollback(job, now)
 
 
-def _policy_allows_rollback(device_id: int) -> bool:
+def _rollback_by_policy(device_ids) -> dict[int, bool]:
+    """Device id -> its effective `rollback_on_failure` (one resolution for all failed devices).
+
+    A device with no chain (retired since) keeps the default.
+    """
     from patches.policy import chains_for_devices, effective
 
-    chain = chains_for_devices([device_id]).get(device_id)
-    return chain is None or bool(effective(chain).values.get("allow_rollback", True))
+    if not device_ids:
+        return {}
+    chains = chains_for_devices(sorted(device_ids))
+    by_chain: dict[tuple, bool] = {}
+    allows = {}
+    for device_id, chain in chains.items():
+        if chain.key not in by_chain:
+            by_chain[chain.key] = bool(effective(chain)["rollback_on_failure"])
+        allows[device_id] = by_chain[chain.key]
+    return allows
 
 
 def rollback_payload(payload: dict) -> dict:

@@ -9,6 +9,7 @@ above; `effective()` returns each value with the level it came from.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,13 +30,17 @@ __all__ = [
 
 SEVERITIES = ["low", "medium", "high", "critical"]
 REBOOT_CHOICES = {"never": "Never", "if_required": "If the update requires it", "always": "Always"}
+CATCH_UP_CHOICES = {"next_window": "In the device's next window", "on_return": "As soon as the device is back"}
+# What the agents accept as a service name (systemd units; Windows service names may hold spaces).
+SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._:$ -]{0,200}$")
+MAX_NAMES = 50
 
 
 @dataclass(frozen=True)
 class Field:
     key: str
     label: str
-    kind: str  # int, bool, choice, rules, patterns, script
+    kind: str  # int, bool, choice, rules, patterns, names, script
     default: Any
     help: str = ""
     choices: dict[str, str] = field(default_factory=dict)
@@ -64,6 +69,44 @@ FIELDS: dict[str, Field] = {
         Field("reboot_postpone_minutes", "User may postpone a reboot by (minutes)", "int", 240),
         Field("pre_script", "Pre-install script", "script", None, "Runs before the patches; a failure stops them."),
         Field("post_script", "Post-install script", "script", None, "Runs after the patches."),
+        Field(
+            "auto_deploy",
+            "Deploy approved patches automatically",
+            "bool",
+            False,
+            "Every hour, approved patches these devices miss are deployed through the client's rings, "
+            "without a technician creating the deployment.",
+        ),
+        Field(
+            "catch_up",
+            "Offline devices catch up",
+            "choice",
+            "next_window",
+            "A device that missed its window installs in its next window, or as soon as it is back online.",
+            choices=CATCH_UP_CHOICES,
+        ),
+        Field(
+            "health_services",
+            "Services that must run after an update",
+            "names",
+            [],
+            "The health check after an update fails unless each of these services runs "
+            "(systemd unit or Windows service name).",
+        ),
+        Field(
+            "health_check_script",
+            "Health check script",
+            "script",
+            None,
+            "Runs in the health check after an update; any exit code but 0 means unhealthy.",
+        ),
+        Field(
+            "rollback_on_failure",
+            "Roll back after a failed health check",
+            "bool",
+            True,
+            "A device that fails its post-update health check gets a job putting the previous versions back.",
+        ),
     ]
 }
 
@@ -100,6 +143,14 @@ def _validate_value(spec: Field, value):
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ValidationError({spec.key: "a list of non-empty names or patterns"})
         return [v.strip() for v in value]
+    if spec.kind == "names":
+        if not isinstance(value, list) or len(value) > MAX_NAMES:
+            raise ValidationError({spec.key: f"a list of at most {MAX_NAMES} service names"})
+        names = [v.strip() if isinstance(v, str) else v for v in value]
+        bad = [v for v in names if not isinstance(v, str) or not SERVICE_NAME.match(v)]
+        if bad:
+            raise ValidationError({spec.key: f"not a service name: {bad[0]!r}"})
+        return list(dict.fromkeys(names))  # each once, in order
     if spec.kind == "script":
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValidationError({spec.key: "a script id, or null for none"})

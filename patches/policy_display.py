@@ -19,7 +19,7 @@ def show_value(spec: Field, value, scripts: dict[int, str]) -> list[str]:
     """A value as lines of text: one rule or pattern per line."""
     if spec.kind == "rules":
         return [describe_rule(rule) for rule in value] or ["No rules"]
-    if spec.kind == "patterns":
+    if spec.kind in ("patterns", "names"):
         return list(value) or ["None"]
     if spec.kind == "bool":
         return ["Yes" if value else "No"]

@@ -78,7 +78,8 @@ class DeploymentPatch(TenantOwnedModel):
 
 
 class DeploymentTarget(TenantOwnedModel):
-    """A device chosen by hand (a deployment to rings has none: its rings say who)."""
+    """A device chosen by hand. A deployment to rings has none (its rings say who), except an
+    automatic one: its targets are the only devices its rings' stages take."""
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="targets")
     device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="+")

@@ -130,7 +130,7 @@ class PolicyForm(forms.Form):
             )
         if spec.kind == "choice":
             return forms.ChoiceField(choices=list(spec.choices.items()), required=False, initial=value)
-        if spec.kind == "patterns":
+        if spec.kind in ("patterns", "names"):
             return forms.CharField(
                 required=False,
                 initial="\n".join(value),
@@ -202,7 +202,7 @@ class PolicyForm(forms.Form):
                 raise ValidationError("Enter a whole number, or choose Inherit.") from None
         if spec.kind == "bool":
             return raw == "true"
-        if spec.kind == "patterns":
+        if spec.kind in ("patterns", "names"):
             return _lines(raw)
         if spec.kind == "rules":
             return [rule for form in self.rule_forms if (rule := form.rule())]

@@ -7,6 +7,8 @@ version's author, note and SHA-256, its body, and what changed between two versi
 from __future__ import annotations
 
 import difflib
+import operator
+from functools import reduce
 
 from django.contrib import messages
 from django.db.models import Q
@@ -19,6 +21,7 @@ from advisories.access import MspView, msp_can
 from patches import scripts as script_service
 from patches.forms.scripts import ScriptForm
 from patches.models import PatchPolicy, Script, ScriptVersion
+from patches.policy import FIELDS
 from patches.policy_display import policy_url
 from portal.views import htmx_redirect
 
@@ -30,6 +33,9 @@ __all__ = [
     "ScriptListView",
     "ScriptVersionView",
 ]
+
+# The policy settings that name a script (pre, post, health check).
+SCRIPT_SETTINGS = [key for key, spec in FIELDS.items() if spec.kind == "script"]
 
 
 class ScriptListView(MspView, View):
@@ -73,7 +79,7 @@ class ScriptDetailView(MspView, View):
         # A technician sees the policies of the tenants they work on (and the global one).
         used_by = (
             PatchPolicy.objects.visible_to(request.access, "policy.view")
-            .filter(Q(settings__pre_script=pk) | Q(settings__post_script=pk))
+            .filter(reduce(operator.or_, (Q(**{f"settings__{key}": pk}) for key in SCRIPT_SETTINGS)))
             .select_related("tenant", "site", "group", "device")
         )
         context = {

@@ -97,6 +97,15 @@ def test_devices_with_the_same_policies_share_one_chain(world):
         ({"auto_approve": [{"colour": "red"}]}, "auto_approve[0]"),
         ({"no_such_setting": 1}, "no_such_setting"),
         ({"sla_critical_days": 0}, "sla_critical_days"),
+        ({"rollback_on_failure": "no"}, "rollback_on_failure"),
+        ({"auto_deploy": 1}, "auto_deploy"),
+        ({"catch_up": "whenever"}, "catch_up"),
+        ({"health_services": "nginx"}, "health_services"),
+        ({"health_services": ["nginx; reboot"]}, "health_services"),
+        ({"health_services": ["", "nginx"]}, "health_services"),
+        ({"health_services": [f"svc{i}" for i in range(51)]}, "health_services"),
+        ({"health_check_script": 999999}, "health_check_script"),
+        ({"health_check_script": True}, "health_check_script"),
     ],
 )
 def test_a_bad_setting_is_refused_with_its_key_named(settings, key):
@@ -118,3 +127,41 @@ def test_good_settings_are_normalised():
         "exclusions": ["KB5000001", "chromium*"],
         "deferral_days": 2,
     }
+
+
+def test_the_deployment_settings_default_to_safe_values():
+    defaults = {key: spec.default for key, spec in FIELDS.items()}
+    assert {k: defaults[k] for k in ("rollback_on_failure", "catch_up", "auto_deploy", "health_services")} == {
+        "rollback_on_failure": True,
+        "catch_up": "next_window",
+        "auto_deploy": False,
+        "health_services": [],
+    }
+    assert defaults["health_check_script"] is None
+
+
+def test_the_deployment_settings_are_inherited_and_overridden_like_the_others(world):
+    group = DeviceGroup.objects.create(tenant=world.tenant_a, name="Web")
+    web = DeviceFactory(tenant=world.tenant_a)
+    other = DeviceFactory(tenant=world.tenant_a)
+    DeviceGroupMember.objects.create(tenant=world.tenant_a, group=group, device=web)
+    glob = policy(Scope.GLOBAL, {"rollback_on_failure": False, "catch_up": "on_return"})
+    tenant = policy(Scope.TENANT, {"auto_deploy": True, "health_services": ["sshd"]}, tenant=world.tenant_a)
+    grp = policy(
+        Scope.GROUP, {"health_services": ["nginx"], "rollback_on_failure": True}, tenant=world.tenant_a, group=group
+    )
+
+    chains = chains_for_devices([web, other])
+    web_eff, other_eff = effective(chains[web.pk]), effective(chains[other.pk])
+    assert (web_eff["health_services"], web_eff.sources["health_services"]) == (["nginx"], grp)
+    assert (other_eff["health_services"], other_eff.sources["health_services"]) == (["sshd"], tenant)
+    assert (web_eff["rollback_on_failure"], other_eff["rollback_on_failure"]) == (True, False)
+    assert other_eff.sources["rollback_on_failure"] == glob
+    assert web_eff["catch_up"] == other_eff["catch_up"] == "on_return"
+    assert web_eff["auto_deploy"] is other_eff["auto_deploy"] is True
+    assert web_eff["health_check_script"] is None and web_eff.source_label("health_check_script") == "Built-in default"
+
+
+def test_service_names_are_trimmed_and_kept_once_in_order():
+    clean = validate_settings({"health_services": [" nginx ", "postgresql@15-main", "nginx", "Windows Update"]})
+    assert clean == {"health_services": ["nginx", "postgresql@15-main", "Windows Update"]}

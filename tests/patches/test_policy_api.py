@@ -62,6 +62,28 @@ def test_an_invalid_setting_is_a_400_naming_it_and_saves_nothing(client, world, 
     assert PatchPolicy.objects.count() == 1
 
 
+def test_the_deployment_settings_are_accepted_and_checked(client, world, setup):  # noqa: F811
+    sign_in(client, world.tech_a)
+    settings = {
+        "auto_deploy": True,
+        "catch_up": "on_return",
+        "rollback_on_failure": False,
+        "health_services": ["nginx", " nginx "],
+        "health_check_script": setup.script.pk,
+    }
+    response = patch(client, setup.tenant_policy.pk, {"settings": settings})
+    assert response.status_code == 200, response.json()
+    assert response.json()["settings"] == {**settings, "health_services": ["nginx"]}
+
+    response = patch(client, setup.tenant_policy.pk, {"settings": {"health_services": ["rm -rf /;"]}})
+    assert response.status_code == 400
+    assert response.json() == {"settings": {"health_services": ["not a service name: 'rm -rf /;'"]}}
+    response = client.get(f"{URL}effective/", {"device": str(setup.device.uid)})
+    rows = {row["key"]: row for row in response.json()["settings"]}
+    assert (rows["catch_up"]["value"], rows["catch_up"]["source_scope"]) == ("on_return", "tenant")
+    assert rows["health_check_script"]["value"] == setup.script.pk
+
+
 def test_a_target_must_belong_to_the_tenant_and_never_changes(client, world, setup):  # noqa: F811
     sign_in(client, world.tech_all)
     response = post(client, {"tenant": "alpha", "scope": "site", "site": world.site_b.pk, "settings": {}})

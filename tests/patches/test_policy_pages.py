@@ -191,6 +191,38 @@ def test_scripts_are_chosen_by_name(client, world, setup):  # noqa: F811
     assert client.post(tenant_url(world), form(post_script=str(missing))).status_code == 400
 
 
+def test_the_deployment_settings_are_edited_and_shown_like_the_others(client, world, setup):  # noqa: F811
+    sign_in(client, world.tech_a)
+    page = text(client.get(tenant_url(world)))
+    for key in ("auto_deploy", "catch_up", "health_services", "health_check_script", "rollback_on_failure"):
+        assert f'id="setting-{key}"' in page and f'id="effective-{key}"' in page
+    assert "As soon as the device is back" in page
+
+    data = form(
+        auto_deploy="true",
+        catch_up="on_return",
+        rollback_on_failure="false",
+        health_services="nginx\n\n  postgresql \n",
+        health_check_script=str(setup.script.pk),
+    )
+    assert client.post(tenant_url(world), data).status_code == 302
+    # The form says what the policy sets: deadline_days (set before) is inherited now.
+    assert PatchPolicy.objects.get(scope=Scope.TENANT).settings == {
+        "auto_deploy": True,
+        "catch_up": "on_return",
+        "rollback_on_failure": False,
+        "health_services": ["nginx", "postgresql"],
+        "health_check_script": setup.script.pk,
+    }
+    page = text(client.get(tenant_url(world)))
+    row = lambda key: page.split(f'id="effective-{key}"', 1)[1].split("</tr>", 1)[0]  # noqa: E731
+    assert "nginx" in row("health_services") and "postgresql" in row("health_services")
+    assert "Stop services" in row("health_check_script") and "No" in row("rollback_on_failure")
+
+    response = client.post(tenant_url(world), form(health_services="nginx\nbad;name"))
+    assert response.status_code == 400 and "not a service name" in text(response)
+
+
 def test_the_policy_list_shows_only_the_tenants_a_technician_works_on(client, world, setup):  # noqa: F811
     policy(Scope.TENANT, {"deadline_days": 1}, tenant=world.tenant_b)
     sign_in(client, world.tech_a)
