@@ -17,14 +17,18 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench import env, results, server
+from bench import env, results, server, wrk
 
 DEVICES = 10_000
 PROCESSES = 4
 THREADS = 16  # per process: 64 agents posting at once
 TENANT = "bench-claims"
+LUA = str(Path(__file__).parent / "lua" / "claim.lua")
+WRK_SECONDS = 5  # shorter than 10,000 claims take, so every request in the window claims a job
+WRK_CONNECTIONS = 64
 
 
 def token(index: int) -> str:
@@ -198,20 +202,72 @@ def _phase(base_url: str, copies: int) -> Phase:
     )
 
 
+@dataclass
+class WrkPhase:
+    seconds: int
+    claimed: int
+    claim_events: int
+    once: bool
+    errors: int
+    command: str
+
+    @property
+    def claims_per_second(self) -> float:
+        return self.claimed / self.seconds
+
+
+def _wrk_phase(base_url: str, tokens_file: str) -> WrkPhase:
+    """wrk (C, little client overhead) posting claims for WRK_SECONDS; claims counted in the database."""
+    from deployments.models import Job, JobEvent
+    from portal.db_scope import system_scope
+
+    _reset_jobs()
+    lua_env = {**os.environ, "BENCH_TOKENS": tokens_file, "BENCH_THREADS": "2"}
+    outcome = wrk.run(base_url, connections=WRK_CONNECTIONS, seconds=WRK_SECONDS, script=LUA, env=lua_env)
+    time.sleep(1)  # requests wrk abandoned at the deadline finish on the server before we count
+    with system_scope():
+        jobs = Job.objects.filter(tenant__slug=TENANT)
+        claimed = jobs.filter(state="claimed").count()
+        once = not jobs.filter(state="claimed", attempt__gt=1).exists()
+        events = JobEvent.objects.filter(tenant__slug=TENANT, state="claimed").count()
+    return WrkPhase(WRK_SECONDS, claimed, events, once and events == claimed, outcome.errors, outcome.command)
+
+
+def _tokens_file() -> str:
+    path = env.ROOT / "bench" / "out" / "claim_tokens.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{token(i)}\n" for i in range(DEVICES)))
+    return str(path)
+
+
 def run() -> None:
     started = time.monotonic()
     _prepare()
     prepared_in = time.monotonic() - started
     with server.web_server() as base_url:
+        fast = _wrk_phase(base_url, _tokens_file())
         single = _phase(base_url, copies=1)
         contended = _phase(base_url, copies=2)
     errors = single.errors + contended.errors
     rows = [
         (
-            "job claims/s, 64 agents over HTTP, one claim per device",
-            f"{single.claims_per_second:.0f}",
+            f"job claims/s, {WRK_CONNECTIONS} connections (wrk), one claim per device",
+            f"{fast.claims_per_second:.0f}",
             "≥ 500",
-            results.met(single.claims_per_second, 500, True),
+            results.met(fast.claims_per_second, 500, True),
+        ),
+        (
+            "  of those, claimed once (attempt 1, one claim event each)",
+            "yes" if fast.once else "no",
+            "yes",
+            results.met(fast.once, True, True),
+        ),
+        ("  errors (non-2xx or socket)", str(fast.errors), "0", results.met(-fast.errors, 0, True)),
+        (
+            "job claims/s, 64 Python agents (4 processes x 16 threads), one claim per device",
+            f"{single.claims_per_second:.0f}",
+            "",
+            "",
         ),
         (
             "  of those, jobs handed out exactly once (answers, rows, events)",
@@ -236,6 +292,11 @@ def run() -> None:
         ("errors (non-200 or socket) in both runs", str(len(errors)), "0", results.met(-len(errors), 0, True)),
     ]
     notes = f"""
+Throughput: `{fast.command}` with BENCH_TOKENS holding the {DEVICES} device tokens (each wrk thread
+walks its own half, one claim per device); {fast.claimed} jobs claimed in {fast.seconds} s, counted
+in the database. wrk's C client leaves the 2 cores to the server; the Python agents below spend much of
+them on the client side, so their figure is lower.
+
 {DEVICES} devices with one queued job each (created directly in the database, their tokens cached as
 the check-in before a claim would leave them; {prepared_in:.0f} s). {PROCESSES} client processes x
 {THREADS} threads, each a keep-alive connection posting `POST /api/agent/v1/jobs/claim` with its
