@@ -46,8 +46,32 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
     yield
     if not keepdb:
         with django_db_blocker.unblock():
+            _end_leftover_sessions()
             use_owner_credentials()
             teardown_databases(db_cfg, verbosity=0)
+
+
+def _end_leftover_sessions(wait: float = 5.0) -> None:
+    """Sessions a thread or a killed process left on the test database would block its DROP.
+
+    Run as the app role, which may end its own role's sessions (every test session is one).
+    """
+    import time
+
+    deadline = time.monotonic() + wait
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND usename = current_user"
+            )
+            leftover = [row[0] for row in cursor.fetchall()]
+            if not leftover or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        for pid in leftover:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    connection.close()
 
 
 def _drop_abandoned_test_databases() -> None:
