@@ -61,7 +61,7 @@ def test_two_matches_of_one_device_take_turns_and_both_succeed(world):
         engine.match_devices([device.pk], now=NOW)
 
     first = _in_thread(holder, errors)
-    wait_until(lambda: Finding.objects.filter(device=device).count() == 0 and first.is_alive(), what="the first match")
+    wait_until(_holding_a_lock, what="the first match to hold the device")
     follower = _in_thread(second, errors)
     wait_until(_waiting_for_a_lock, timeout=30, what="the second match to wait for the first")
     release.set()
