@@ -6,10 +6,6 @@ open the device's tenant scope; a job of another device is answered with 404.
 
 from __future__ import annotations
 
-import json
-
-from django.conf import settings
-from django.http import JsonResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -19,7 +15,7 @@ from deployments.agent_api import serializers as s
 from deployments.models import HealthReport, Job
 from devices.agent_api.auth import authenticate_device
 from devices.agent_api.errors import AgentError, PayloadInvalid, validate
-from devices.agent_api.views import AgentView
+from devices.agent_api.views import AgentView, serve_json_post
 from portal import signing
 from portal.db_scope import tenant_scope
 
@@ -116,22 +112,7 @@ class ClaimView(AgentView):
     def dispatch(self, request, *args, **kwargs):
         if request.method != "POST":
             return super().dispatch(request, *args, **kwargs)
-        try:
-            length = request.META.get("CONTENT_LENGTH") or "0"
-            if not length.isdigit() or int(length) > settings.AGENT_MAX_BODY_BYTES:
-                raise AgentError(413, f"The body is larger than {settings.AGENT_MAX_BODY_BYTES} bytes.")
-            try:
-                body = json.loads(request.body or b"{}")
-            except ValueError as exc:
-                raise PayloadInvalid({"body": [f"JSON parse error - {exc}"]}) from None
-            if not isinstance(body, dict):
-                raise PayloadInvalid({"body": ["Expected a JSON object."]})
-            answer = _claim(request, body)
-        except AgentError as exc:
-            return JsonResponse({"detail": exc.detail}, status=exc.status)
-        except PayloadInvalid as exc:
-            return JsonResponse({"errors": exc.errors}, status=400)
-        return JsonResponse(answer)
+        return serve_json_post(request, _claim)
 
     @extend_schema(
         request=s.ClaimSerializer,

@@ -119,6 +119,35 @@ def checkin(request, data: dict) -> dict:
     }
 
 
+def serve_json_post(request, handle) -> JsonResponse:
+    """A hot agent POST served without DRF: size limit, JSON object body, `handle(request, body)`.
+
+    Errors answer as the DRF views do: 413 for an oversize body, 400 naming the field, and
+    an AgentError's own status.
+    """
+    try:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > settings.AGENT_MAX_BODY_BYTES:
+            raise AgentError(413, f"The body is larger than {settings.AGENT_MAX_BODY_BYTES} bytes.")
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise PayloadInvalid({"body": [f"JSON parse error - {exc}"]}) from None
+        if not isinstance(body, dict):
+            raise PayloadInvalid({"body": ["Expected a JSON object."]})
+        answer = handle(request, body)
+    except AgentError as exc:
+        return JsonResponse({"detail": exc.detail}, status=exc.status)
+    except PayloadInvalid as exc:
+        return JsonResponse({"errors": exc.errors}, status=400)
+    return JsonResponse(answer)
+
+
+def _checkin_body(request, body: dict) -> dict:
+    token_digest(request)  # a missing or malformed token is a 401 before anything else
+    return checkin(request, validate(s.CheckInSerializer, body))
+
+
 class CheckInView(AgentView):
     """The heartbeat of every agent, the hottest endpoint there is.
 
@@ -130,23 +159,7 @@ class CheckInView(AgentView):
     def dispatch(self, request, *args, **kwargs):
         if request.method != "POST":
             return super().dispatch(request, *args, **kwargs)
-        try:
-            length = request.META.get("CONTENT_LENGTH") or "0"
-            if not length.isdigit() or int(length) > settings.AGENT_MAX_BODY_BYTES:
-                raise AgentError(413, f"The body is larger than {settings.AGENT_MAX_BODY_BYTES} bytes.")
-            try:
-                body = json.loads(request.body or b"{}")
-            except ValueError as exc:
-                raise PayloadInvalid({"body": [f"JSON parse error - {exc}"]}) from None
-            if not isinstance(body, dict):
-                raise PayloadInvalid({"body": ["Expected a JSON object."]})
-            token_digest(request)  # a missing or malformed token is a 401 before anything else
-            answer = checkin(request, validate(s.CheckInSerializer, body))
-        except AgentError as exc:
-            return JsonResponse({"detail": exc.detail}, status=exc.status)
-        except PayloadInvalid as exc:
-            return JsonResponse({"errors": exc.errors}, status=400)
-        return JsonResponse(answer)
+        return serve_json_post(request, _checkin_body)
 
     @extend_schema(
         request=s.CheckInSerializer,
