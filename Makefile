@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 INSTALLED := $(VENV)/.installed-$(REQ_HASH)
 
-.PHONY: run test bench lint migrate setup-run setup-test services database totp clean-venv
+.PHONY: run test bench lint audit migrate setup-run setup-test services database totp clean-venv
 
 run: setup-run
 	@scripts/run.sh
@@ -23,6 +23,17 @@ bench: setup-test
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Known vulnerabilities in the installed dependencies (pip-audit, PyPI's advisory database).
+# Needs the network, so it is not part of `make test`; without it, it says so and succeeds.
+audit: $(INSTALLED)
+	@test -x $(VENV)/bin/pip-audit || $(PY) -m pip install -q "$$(grep -i '^pip-audit==' requirements-dev.txt)"
+	@if ! $(PY) -c "import urllib.request; urllib.request.urlopen('https://pypi.org/pypi/pip/json', timeout=10)" 2>/dev/null; then \
+		echo "==> audit skipped: pypi.org cannot be reached, and pip-audit needs it. Run 'make audit' online."; \
+		exit 0; \
+	fi; \
+	echo "==> auditing the packages installed in $(VENV) (pip-audit)"; \
+	$(VENV)/bin/pip-audit --progress-spinner off --desc on
 
 totp: $(INSTALLED)
 	@DEMO_MODE=true $(PY) manage.py demo_totp

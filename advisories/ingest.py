@@ -151,6 +151,12 @@ def ingest(kind: str, location: str, source: FeedSource | None = None, now=None)
     except Exception as exc:
         log.exception("feed run failed", extra={"kind": kind, "location": location})
         status, run.error = FeedRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
+    if status == FeedRun.Status.SUCCESS and run.skipped and not (run.added or run.updated or run.unchanged):
+        # Not one usable record (an HTML error page, a truncated file): the feed failed, even
+        # though each record was reported and skipped like a single bad one would be.
+        first = run.errors[0] if run.errors else {}
+        status = FeedRun.Status.FAILED
+        run.error = f"no usable record in {run.skipped} read; first: {first.get('record')}: {first.get('error')}"
     if status == FeedRun.Status.FAILED and validators is not None:
         # Keep the old ETag/Last-Modified: a 304 next time must not hide what this run failed to store.
         source.etag, source.last_modified = validators

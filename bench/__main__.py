@@ -7,7 +7,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["checkin", "inventory", "matching", "approval", "dispatch", "claims", "ingest"]
+BENCHMARKS = ["checkin", "inventory", "matching", "approval", "dispatch", "claims", "ingest", "reports"]
 
 
 def main(argv: list[str]) -> int:

@@ -30,11 +30,14 @@ LUA = str(Path(__file__).parent / "lua" / "claim.lua")
 WRK_SECONDS = 5  # shorter than 10,000 claims take, so every request in the window claims a job
 WRK_CONNECTIONS = 64
 GAP = """
-Gap: on this 2-core machine the figure varies between about 360 and 520 claims/s from run to run,
-so the 500/s target is not met reliably. Durable commits are not the limit (a trial with
-synchronous_commit off gave 492/s); the server's Python time per claim is, with the load generator
-on the same cores. Next: a cheaper claim path (no serializer per request, payloads prepared at
-dispatch) or jobs handed out in the check-in answer.
+Gap: on this 2-core machine the figure varies from run to run (about 360 to 520 claims/s on one day,
+250 to 320 on the same code when the host itself ran slower), so the 500/s target is not met
+reliably. Durable commits are not the limit (a trial with synchronous_commit off gave 492/s). The
+claim statement is prepared once per connection and its rows become Jobs without a queryset (the
+Python time of a claim in one process fell from about 2.2 to 1.5 ms); what is left is PostgreSQL's
+work per claim (row lock, the job's update through its indexes, the event row, the commit) and the
+request handling, on the same two cores as the load generator. Next: hand due jobs out in the
+check-in answer, so a claim costs no request of its own.
 """
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from bench import results
+from bench import env, results
 
 TENANT = "bench-dispatch"
 DEVICES = 10_000
@@ -102,7 +102,6 @@ def _build():
 
 
 def run() -> None:
-    from django.db import connection
 
     from deployments import dispatch, windows
     from deployments.models import Job
@@ -112,8 +111,7 @@ def run() -> None:
 
     with system_scope(), acting_as(SYSTEM):
         tenant, patches = _build()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE patches_finding; ANALYZE devices_device; ANALYZE deployments_job")
+    env.analyze()
     now = dt.datetime.now(dt.UTC)
     with system_scope(), acting_as(SYSTEM):
         started = time.perf_counter()

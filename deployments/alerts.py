@@ -10,6 +10,7 @@ Two sources live outside deployments and reach it through the signals their apps
 a feed run that failed (advisories.signals.feed_failed) and findings of KEV-listed CVEs that
 became open (patches.signals.kev_findings_opened). `register()` connects them, registers
 the alert capabilities and the navigation entries; deployments/apps.py ready() calls it.
+Report e-mails that failed for good are raised by reports.delivery directly.
 """
 
 from __future__ import annotations

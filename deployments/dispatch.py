@@ -11,7 +11,7 @@ A job's payload, as the agent receives it:
     {"deployment": 12, "dry_run": false, "patches": [301, 302],
      "packages": [{"patch": 301, "name": "libssl3", "source": "openssl", "manager": "apt",
                    "version": "3.0.15-1~deb12u1", "previous_version": "3.0.13-1~deb12u1"}],
-     "windows_updates": [{"patch": 302, "kb": "KB5044284"}],
+     "windows_updates": [{"patch": 302, "kb": "KB5044284", "update_id": "9c1e5b1a-…"}],
      "winget": [{"patch": 303, "id": "Mozilla.Firefox", "version": "131.0", "previous_version": "130.0"}],
      "reboot": "if_required", "reboot_postpone_minutes": 240,
      "pre_script": null, "post_script": 7,
@@ -66,7 +66,13 @@ WITH allowed AS (
                    'manager', CASE WHEN pt.ecosystem LIKE 'Debian%%' OR pt.ecosystem LIKE 'Ubuntu%%' THEN 'apt'
                                    WHEN pt.ecosystem LIKE 'Alpine%%' THEN 'apk' ELSE 'dnf' END,
                    'version', pt.version, 'previous_version', f.installed_version)
-               WHEN 'windows' THEN jsonb_build_object('patch', pt.id, 'kb', pt.name)
+               -- The agent installs by the Windows Update GUID it reported as offered.
+               WHEN 'windows' THEN jsonb_build_object('patch', pt.id, 'kb', pt.name, 'update_id', (
+                   SELECT u.identifier FROM devices_deviceupdate du
+                   JOIN patches_patchupdate pu ON pu.update_id = du.update_id
+                   JOIN devices_update u ON u.id = du.update_id
+                   WHERE du.device_id = f.device_id AND NOT du.installed AND pu.patch_id IN (p0.id, pt.id)
+                   ORDER BY pu.patch_id = pt.id DESC, u.identifier LIMIT 1))
                ELSE jsonb_build_object('patch', pt.id, 'id', pt.name, 'version', pt.version,
                                        'previous_version', f.installed_version)
            END AS item
@@ -78,7 +84,12 @@ WITH allowed AS (
     UNION
     SELECT du.device_id, pt.id, pt.kind,
            CASE pt.kind
-               WHEN 'windows' THEN jsonb_build_object('patch', pt.id, 'kb', pt.name)
+               WHEN 'windows' THEN jsonb_build_object('patch', pt.id, 'kb', pt.name, 'update_id', (
+                   SELECT u.identifier FROM devices_deviceupdate du2
+                   JOIN patches_patchupdate pu2 ON pu2.update_id = du2.update_id
+                   JOIN devices_update u ON u.id = du2.update_id
+                   WHERE du2.device_id = du.device_id AND NOT du2.installed AND pu2.patch_id IN (p0.id, pt.id)
+                   ORDER BY pu2.patch_id = pt.id DESC, u.identifier LIMIT 1))
                ELSE jsonb_build_object('patch', pt.id, 'id', pt.name, 'version', pt.version,
                                        'previous_version', du.current_version)
            END

@@ -46,11 +46,14 @@ from the database as a safety net.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -162,6 +165,13 @@ def claimable(device_id: int, now: datetime):
     )
 
 
+# What a claim reads back: what the agent's answer and the callers use. The other columns
+# (the output of an earlier attempt among them) stay deferred on the returned Job.
+_CLAIM_COLUMNS = (
+    "id", "tenant_id", "deployment_id", "stage_id", "device_id", "kind", "state", "batch", "payload",
+    "not_before", "not_after", "attempt", "max_attempts", "lease_id", "lease_expires_at", "claimed_at",
+)  # fmt: skip
+
 _CLAIM_SQL = """
 WITH picked AS (
     SELECT j.id FROM deployments_job j
@@ -178,7 +188,7 @@ WITH picked AS (
         state = 'claimed', lease_id = gen_random_uuid(), lease_expires_at = %(expires)s,
         attempt = j.attempt + 1, claimed_at = %(now)s, updated_at = %(now)s, result_key = ''
     FROM picked WHERE j.id = picked.id
-    RETURNING j.*
+    RETURNING {returning}
 ), events AS (
     INSERT INTO deployments_jobevent (tenant_id, job_id, at, state, message)
     SELECT tenant_id, id, %(now)s, 'claimed', 'Claimed (attempt ' || attempt || ' of ' || max_attempts || ').'
@@ -190,6 +200,15 @@ ORDER BY c.not_before, c.id
 """
 
 
+@cache
+def _claim_statement() -> tuple[str, list[str]]:
+    """The claim SQL reading back _CLAIM_COLUMNS, in the model's field order (as Job.from_db
+    wants them), and those fields' attribute names."""
+    fields = [f for f in Job._meta.concrete_fields if f.column in _CLAIM_COLUMNS]
+    sql = _CLAIM_SQL.format(returning=", ".join(f"j.{f.column}" for f in fields))
+    return sql, [f.attname for f in fields]
+
+
 def claim(device, *, now: datetime, lease_seconds: int | None = None, limit: int = 5) -> list[Job]:
     """Lease up to `limit` due jobs of `device` to its agent (a new uuid4 lease for each).
 
@@ -198,6 +217,11 @@ def claim(device, *, now: datetime, lease_seconds: int | None = None, limit: int
     (that transaction changes its state, so it is no longer queued when seen again). The
     pick, the update and the JobEvent lines are one statement: the agent API's hottest
     write (bench/claims.py). Each job carries `deployment_dry_run` (None without a deployment).
+
+    The statement is prepared once per connection (server-side binding, which Django's own
+    cursors do not use) and the rows become Jobs without a queryset: together about half the
+    Python time of a claim. It runs in the caller's transaction and scope like any query,
+    but Django's execute wrappers (query logging, assertNumQueries) do not see it.
     """
     seconds = lease_seconds if lease_seconds is not None else default_lease_seconds()
     params = {
@@ -207,8 +231,22 @@ def claim(device, *, now: datetime, lease_seconds: int | None = None, limit: int
         "limit": limit,
         "deployment_states": [str(s) for s in CLAIMABLE_DEPLOYMENT_STATES],
     }
+    sql, attnames = _claim_statement()
+    connection.ensure_connection()
     # One statement, so atomic by itself (no savepoint inside the caller's transaction).
-    return list(Job.objects.raw(_CLAIM_SQL, params))
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        rows = cursor.fetchall()
+    payload_at = attnames.index("payload")
+    claimed = []
+    for row in rows:
+        values = list(row[:-1])
+        if isinstance(values[payload_at], str):  # Django reads jsonb as text and decodes it itself
+            values[payload_at] = json.loads(values[payload_at])
+        job = Job.from_db(connection.alias, attnames, values)
+        job.deployment_dry_run = row[-1]
+        claimed.append(job)
+    return claimed
 
 
 # --- progress and results -----------------------------------------------------------------

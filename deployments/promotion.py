@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 
 from deployments.models import AlertKind, Deployment, DeploymentStage, Job, JobKind, JobState
+from deployments.signals import deployment_finished
 from tenants import audit
 
 __all__ = ["StageCounts", "advance", "advance_all", "halt", "stage_counts", "verify_minutes"]
@@ -113,6 +114,7 @@ def halt(deployment: Deployment, stage: DeploymentStage | None, *, reason: str, 
         severity="critical",
     )
     deployment.state, deployment.halted_reason = Deployment.State.HALTED, reason
+    deployment_finished.send(Deployment, deployment=deployment, state=Deployment.State.HALTED, now=now)
     return True
 
 
@@ -190,10 +192,12 @@ def advance(deployment: Deployment, *, now: dt.datetime) -> str:
 
 
 def _complete(deployment: Deployment, now: dt.datetime) -> str:
-    Deployment.objects.filter(pk=deployment.pk, state__in=ACTIVE).update(
+    changed = Deployment.objects.filter(pk=deployment.pk, state__in=ACTIVE).update(
         state=Deployment.State.COMPLETED, finished_at=now
     )
     audit.record("deployment.completed", deployment, changes={"state": [deployment.state, "completed"]})
+    if changed:
+        deployment_finished.send(Deployment, deployment=deployment, state=Deployment.State.COMPLETED, now=now)
     return "completed"
 
 

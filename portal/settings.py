@@ -118,8 +118,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DB_POOL_SIZE = envint("DB_POOL_SIZE", 8)
 if DB_POOL_SIZE > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
-    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 20}}
+    # The pool checks a connection before lending it (one empty query): after a PostgreSQL
+    # restart it must not hand out the dead connections it kept (tests/faults).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # How long a request waits for a connection before failing (also while PostgreSQL is down).
+    DB_POOL_TIMEOUT = envint("DB_POOL_TIMEOUT", 20)
+    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": DB_POOL_TIMEOUT}}
 MIGRATION_DATABASE = dj_database_url.parse(MIGRATION_DATABASE_URL)
 # Remembered separately: `migrate` swaps the default connection's credentials to the owner's.
 APP_DATABASE_USER = DATABASES["default"]["USER"]
@@ -159,6 +163,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=50, hour="5,11,17,23"),
     },
     "rescore-open-findings": {"task": "patches.tasks.rescore_open_findings", "schedule": 60 * 60 * 24},
+    # Findings are kept current by matching tasks that uploads and feed syncs queue; one lost with
+    # the broker (a Redis restart) is made good here. A full recompute of 10,000 devices takes
+    # about 10 s (bench/RESULTS.md), cheap enough to run four times a day.
+    "reconcile-findings": {"task": "patches.tasks.match_everything", "schedule": crontab(minute=20, hour="*/6")},
     "auto-approve-patches": {"task": "patches.tasks.auto_approve_patches", "schedule": 60 * 60},
     # Deferrals and accepted risks end at midnight in each tenant's zone: every quarter hour.
     "approvals-housekeeping": {"task": "patches.tasks.approvals_housekeeping", "schedule": 15 * 60},
@@ -166,6 +174,8 @@ CELERY_BEAT_SCHEDULE = {
     "deployments-tick": {"task": "deployments.tasks.tick", "schedule": 60.0},
     # Approved patches to the devices whose policy says auto_deploy (deployments.auto_deploy).
     "deployments-auto-deploy": {"task": "deployments.tasks.auto_deploy", "schedule": 60 * 60},
+    # Report schedules that are due (times in each tenant's zone), and lost report e-mails.
+    "report-schedules": {"task": "reports.tasks.run_due_schedules", "schedule": 60.0},
 }
 # --- Advisory feeds -----------------------------------------------------------------------
 NVD_API_KEY = envstr("NVD_API_KEY", "")
@@ -281,6 +291,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 REPORT_LINK_MAX_AGE = envint("REPORT_LINK_MAX_AGE", 7 * 24 * 60 * 60)
 # The largest branding logo an admin may upload, in bytes.
 BRANDING_LOGO_MAX_BYTES = envint("BRANDING_LOGO_MAX_BYTES", 512 * 1024)
+# Scheduled report e-mails (reports/delivery.py): a PDF up to this size is attached, a larger one
+# is sent as a signed download link. Attachments grow by a third in transit (base64).
+REPORT_EMAIL_ATTACHMENT_MAX_BYTES = envint("REPORT_EMAIL_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
+# Attempts per report e-mail, and the first retry's delay (doubling after each failure).
+REPORT_DELIVERY_ATTEMPTS = envint("REPORT_DELIVERY_ATTEMPTS", 6)
+REPORT_RETRY_DELAY_SECONDS = envint("REPORT_RETRY_DELAY_SECONDS", 120)
 
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -308,7 +324,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.api_schema.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/minute"},
     "EXCEPTION_HANDLER": "portal.api_errors.exception_handler",
 }

@@ -8,7 +8,13 @@ from rest_framework import exceptions, viewsets
 
 from tenants.access import get_tenant, require
 
-__all__ = ["TenantScopedMixin", "TenantScopedReadOnlyViewSet", "TenantScopedViewSet", "drf_require"]
+__all__ = [
+    "TenantScopedCreateMixin",
+    "TenantScopedMixin",
+    "TenantScopedReadOnlyViewSet",
+    "TenantScopedViewSet",
+    "drf_require",
+]
 
 
 class TenantScopedMixin:
@@ -47,6 +53,8 @@ class TenantScopedMixin:
         return queryset
 
     def tenant_from_body(self):
+        if not isinstance(self.request.data, dict):
+            raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
         slug = self.request.data.get("tenant")
         if not slug:
             raise exceptions.ValidationError({"tenant": ["This field is required."]})
@@ -57,6 +65,11 @@ class TenantScopedMixin:
         except DjangoPermissionDenied as exc:
             raise exceptions.PermissionDenied(str(exc)) from None
 
+
+class TenantScopedCreateMixin(TenantScopedMixin):
+    """Creation in the tenant the body names. A separate mixin: a read-only viewset must not
+    gain a `create`, or the router would route POST to it."""
+
     def create(self, request, *args, **kwargs):
         # Access to the tenant is decided before the body is validated: 404/403 before 400.
         self.body_tenant = self.tenant_from_body()
@@ -66,7 +79,7 @@ class TenantScopedMixin:
         serializer.save(tenant=self.body_tenant)
 
 
-class TenantScopedViewSet(TenantScopedMixin, viewsets.ModelViewSet):
+class TenantScopedViewSet(TenantScopedCreateMixin, viewsets.ModelViewSet):
     pass
 
 

@@ -6,6 +6,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "Client reports"
 
     def ready(self):
-        from reports import extensions
+        from reports import delivery, extensions
 
         extensions.register()
+        delivery.register()

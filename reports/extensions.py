@@ -4,7 +4,7 @@ Who may do what (documented in the README's access table):
 
 * `report.view`: everyone in the tenant. A client owner or viewer reads the reports of
   their own company; another tenant's are 404.
-* `report.manage` (render, re-render): MSP staff.
+* `report.manage` (render, re-render; report schedules and the log of their e-mails): MSP staff.
 * `branding.manage` (the MSP's name, logo, colours and contact line): MSP admins.
 
 The tenant tab "Reports" (archive, request, preview) and the admins' "Branding" entry in
@@ -26,7 +26,19 @@ CAPABILITIES = {
 
 
 TAB = ext.Tab(
-    "Reports", "report_list", capability="report.view", names=("report_list", "report_create", "report_preview")
+    "Reports",
+    "report_list",
+    capability="report.view",
+    names=(
+        "report_list",
+        "report_create",
+        "report_preview",
+        "report_schedule_list",
+        "report_schedule_create",
+        "report_schedule_edit",
+        "report_schedule_delete",
+        "report_delivery_list",
+    ),
 )
 NAV = ext.NavItem("Branding", "branding_edit", capability="branding.manage", staff_only=True)
 

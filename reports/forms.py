@@ -1,4 +1,4 @@
-"""Forms of the report pages: asking for a new report, and the MSP's branding."""
+"""Forms of the report pages: asking for a new report, report schedules, and the MSP's branding."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.template.defaultfilters import filesizeformat
 
-from reports.models import Branding, ReportKind
+from reports.models import Branding, ReportKind, ReportSchedule, ScheduleCadence
 from reports.snapshots.monthly import month_of
 
-__all__ = ["BrandingForm", "ReportRequestForm", "check_logo"]
+__all__ = ["BrandingForm", "ReportRequestForm", "ReportScheduleForm", "check_logo"]
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -62,6 +64,99 @@ class ReportRequestForm(forms.Form):
             start, end = data["month"]
             return {"start": start, "end": end}
         return {}  # the last complete month
+
+
+class AddressListField(forms.CharField):
+    """E-mail addresses separated by commas, semicolons or new lines: a list, each checked."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 60, "autocomplete": "off"})
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value) or ""
+        addresses, seen = [], set()
+        for part in text.replace(";", ",").replace("\n", ",").split(","):
+            address = part.strip()
+            if address and address.lower() not in seen:
+                seen.add(address.lower())
+                addresses.append(address)
+        return addresses
+
+    def validate(self, value):
+        super().validate(value)
+        bad = []
+        for address in value:
+            try:
+                validate_email(address)
+            except ValidationError:
+                bad.append(address)
+        if bad:
+            raise ValidationError(f"Not an e-mail address: {', '.join(bad)}.")
+
+
+class ReportScheduleForm(forms.ModelForm):
+    """What is sent, when (in the client's time zone), and to whom."""
+
+    extra_recipients = AddressListField(
+        required=False,
+        label="Other recipients",
+        help_text="E-mail addresses, separated by commas or new lines.",
+    )
+
+    class Meta:
+        model = ReportSchedule
+        fields = [
+            "kind",
+            "cadence",
+            "weekday",
+            "day_of_month",
+            "time_of_day",
+            "include_client_owners",
+            "extra_recipients",
+            "enabled",
+        ]
+        labels = {
+            "kind": "Report",
+            "cadence": "Sent",
+            "weekday": "Day of the week",
+            "day_of_month": "Day of the month",
+            "time_of_day": "Time",
+            "include_client_owners": "Send to the client owners",
+        }
+        help_texts = {
+            "kind": "A deployment summary goes out after each deployment; the other reports weekly or monthly.",
+            "weekday": "Weekly only.",
+        }
+        widgets = {"time_of_day": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        self.instance.tenant = tenant
+        self.fields["time_of_day"].help_text = f"In {tenant.time_zone}."
+        self.fields["day_of_month"].help_text = "Monthly only. 29 to 31 mean the month's last day in shorter months."
+
+    def clean(self):
+        data = super().clean()
+        kind, cadence = data.get("kind"), data.get("cadence")
+        if kind and cadence and (kind == ReportKind.DEPLOYMENT) != (cadence == ScheduleCadence.AFTER_DEPLOYMENT):
+            self.add_error(
+                "cadence", "A deployment summary is sent after each deployment; the other reports weekly or monthly."
+            )
+        if cadence == ScheduleCadence.WEEKLY and data.get("weekday") is None:
+            self.add_error("weekday", "Choose the day of the week.")
+        if cadence == ScheduleCadence.MONTHLY and not data.get("day_of_month"):
+            self.add_error("day_of_month", "Choose the day of the month.")
+        # Only the fields of the chosen cadence are kept.
+        if cadence != ScheduleCadence.WEEKLY:
+            data["weekday"] = None
+        if cadence != ScheduleCadence.MONTHLY:
+            data["day_of_month"] = None
+        if not data.get("include_client_owners") and not data.get("extra_recipients") and "extra_recipients" in data:
+            self.add_error("extra_recipients", "Send to the client owners, or name at least one address.")
+        return data
 
 
 # The logo appears in PDFs and, through MEDIA_URL, in browsers: only plain images, no active SVG.

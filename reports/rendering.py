@@ -88,8 +88,16 @@ def _colour(value, default: str) -> str:
     return value if isinstance(value, str) and COLOUR.fullmatch(value) else default
 
 
-def context(data: dict, *, for_pdf: bool) -> dict:
-    """What the templates need: the snapshot, its charts, and where the assets are."""
+def logo_file(data: dict) -> Path | None:
+    """The branding logo a snapshot names, if it is still an uploaded branding file."""
+    return _logo_path(data)
+
+
+def context(data: dict, *, for_pdf: bool, logo_url: str = "") -> dict:
+    """What the templates need: the snapshot, its charts, and where the assets are.
+
+    The PDF reads the logo from disk; the HTML preview is given `logo_url` (a page of the
+    portal serves the file: uploads are not public)."""
     branding = data.get("branding") or {}
     primary = _colour(branding.get("primary_colour"), "#1f3a5f")
     logo = _logo_path(data)
@@ -98,7 +106,7 @@ def context(data: dict, *, for_pdf: bool) -> dict:
         logo_url = path2url(str(logo)) if logo else ""
     else:
         asset_base = settings.STATIC_URL
-        logo_url = f"{settings.MEDIA_URL}{branding.get('logo')}" if logo else ""
+        logo_url = logo_url if logo else ""
     kind = data.get("kind")
     chart = {}
     if kind in ("monthly", "executive"):
@@ -131,8 +139,8 @@ def context(data: dict, *, for_pdf: bool) -> dict:
     }
 
 
-def render_html(data: dict, *, for_pdf: bool = False) -> str:
-    return render_to_string(f"reports/{data['kind']}.html", context(data, for_pdf=for_pdf))
+def render_html(data: dict, *, for_pdf: bool = False, logo_url: str = "") -> str:
+    return render_to_string(f"reports/{data['kind']}.html", context(data, for_pdf=for_pdf, logo_url=logo_url))
 
 
 def render_pdf(data: dict) -> bytes:

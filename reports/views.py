@@ -10,7 +10,7 @@ from __future__ import annotations
 from csp.decorators import csp_update
 from django.contrib import messages
 from django.db import transaction
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,8 +21,8 @@ from portal.db_scope import system_scope
 from portal.views import StaffView, TenantView, htmx_redirect
 from reports import exports, links
 from reports.forms import BrandingForm, ReportRequestForm
-from reports.models import Branding, Report, ReportState
-from reports.rendering import render_html
+from reports.models import Branding, DeliveryState, Report, ReportDelivery, ReportState
+from reports.rendering import logo_file, render_html
 from reports.services import ReportError, create_report
 from tenants import audit
 from tenants.access import get_object, require
@@ -56,10 +56,17 @@ class ReportListView(TenantView, View):
                 if report.state == ReportState.READY and report.sha256
                 else ""
             )
+        can_manage = request.access.can(self.tenant.pk, "report.manage")
         context = {
             "tenant": self.tenant,
             "reports": reports,
-            "can_manage": request.access.can(self.tenant.pk, "report.manage"),
+            "can_manage": can_manage,
+            # Staff see at once when scheduled e-mails failed (the delivery log has the details).
+            "failed_deliveries": ReportDelivery.objects.in_tenant(self.tenant)
+            .filter(state=DeliveryState.FAILED)
+            .count()
+            if can_manage
+            else 0,
             "can_export_findings": request.access.can(self.tenant.pk, "finding.view"),
             "can_export_jobs": request.access.can(self.tenant.pk, "deployment.view"),
             "link_days": links.max_age_days(),
@@ -110,7 +117,33 @@ class ReportPreviewView(TenantView, View):
 
     def get(self, request, tenant_slug, pk):
         report = get_object(request.access, Report.objects.in_tenant(self.tenant), "report.view", pk=pk)
-        return HttpResponse(render_html(report.data, for_pdf=False))
+        logo_url = reverse("report_logo", kwargs={"tenant_slug": self.tenant.slug, "pk": report.pk})
+        return HttpResponse(render_html(report.data, for_pdf=False, logo_url=logo_url))
+
+
+LOGO_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "svg": "image/svg+xml"}
+
+
+class ReportLogoView(TenantView, View):
+    """The branding logo the report's snapshot names, for its HTML preview (uploads are not
+    served publicly; the PDF reads the file itself)."""
+
+    capability = "report.view"
+
+    def get(self, request, tenant_slug, pk):
+        report = get_object(request.access, Report.objects.in_tenant(self.tenant), "report.view", pk=pk)
+        path = logo_file(report.data)
+        if path is None:
+            raise Http404("This report has no logo.")
+        content_type = LOGO_TYPES.get(path.suffix.lower().lstrip("."), "application/octet-stream")
+        response = FileResponse(path.open("rb"), content_type=content_type)
+        response["Cache-Control"] = "private, max-age=3600"
+        response["X-Content-Type-Options"] = "nosniff"
+        if content_type == "image/svg+xml":
+            response["Content-Security-Policy"] = (
+                "default-src 'none'; style-src 'unsafe-inline'"  # no scripts in an SVG
+            )
+        return response
 
 
 def _refused(request, status: int, title: str, message: str) -> HttpResponse:
@@ -145,6 +178,9 @@ class ReportDownloadView(View):
             return _refused(
                 request, 404, "This report is no longer available", "It was removed or rendered again since."
             )
+        if not report.tenant.is_active or report.tenant.archived_at is not None:
+            # An offboarded client's links die with its account, however recently they were sent.
+            return _refused(request, 404, "This report is no longer available", "The account it belongs to is closed.")
         if request.user.is_authenticated:
             require(request.access, report.tenant_id, "report.view")  # 404 outside the tenant
         try:

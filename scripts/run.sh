@@ -16,8 +16,8 @@ echo "==> loading the bundled advisory data (takes a few seconds the first time)
 $PY manage.py setup_feeds --disabled >/dev/null
 $PY manage.py load_demo_advisories >var/log/demo-advisories.log
 
-pids=()
-cleanup() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+pids=() fleet=()
+cleanup() { trap - EXIT INT TERM; kill "${pids[@]}" "${fleet[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
 .venv/bin/celery -A portal worker --loglevel INFO --concurrency 2 >var/log/worker.log 2>&1 & pids+=($!)
@@ -31,14 +31,25 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 
-# Simulated agents enroll over HTTP and report real Debian 12 and Windows 11 inventories;
-# the worker matches them against the advisories. Re-running enrolls the same machines again.
-echo "==> starting simulated agents for the demo tenants"
-for spec in northwind:debian12,windows11:8 contoso:windows11,debian12:6 fabrikam:debian12:10; do
+# Sixty simulated machines (Debian 12, Ubuntu 22.04, RHEL 9, Windows 11) enroll over HTTP, report
+# their inventories and offered updates, and stay on: they check in every 15 s and run the jobs
+# of deployments. Re-running enrolls the same machines again.
+echo "==> starting 60 simulated agents for the demo tenants"
+rm -f var/demo-fleet-*.ready
+for spec in northwind:debian12,windows11,ubuntu2204,rhel9:20 \
+  contoso:windows11,debian12,rhel9,windows11,ubuntu2204:20 fabrikam:debian12,rhel9,ubuntu2204,windows11:20; do
   IFS=: read -r tenant mix count <<<"$spec"
   $PY manage.py simulate_fleet --tenant "$tenant" --devices "$count" --mix "$mix" --packages 1200 \
-    --server "http://127.0.0.1:${PORT}" --quiet >>var/log/demo-fleet.log 2>&1 &
+    --server "http://127.0.0.1:${PORT}" --follow --interval 15 --ready-file "var/demo-fleet-${tenant}.ready" \
+    --quiet >>var/log/demo-fleet.log 2>&1 & fleet+=($!)
 done
+for _ in $(seq 1 240); do
+  [ "$(find var -maxdepth 1 -name 'demo-fleet-*.ready' | wc -l)" -ge 3 ] && break
+  sleep 0.5
+done
+# Then a day at work: approvals (some still waiting), a deployment through the rings, reports.
+echo "==> approving, deploying and filing reports for the demo"
+$PY manage.py seed_demo_activity >var/log/demo-activity.log
 
 cat <<BANNER
 

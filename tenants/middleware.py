@@ -47,7 +47,8 @@ class TenantScopeMiddleware:
 
     def __call__(self, request):
         # The agent API authenticates devices and opens its own tenant scope per request.
-        if request.path.startswith((settings.STATIC_URL, "/api/agent/")):
+        # /healthz reads no tenant data and must answer (503) when the database is down.
+        if request.path.startswith((settings.STATIC_URL, "/api/agent/")) or request.path == "/healthz":
             return self.get_response(request)
         source = "api" if request.path.startswith("/api/") else "ui"
         with db_scope(ANONYMOUS.scope), audit.actor_context():

@@ -70,7 +70,7 @@ def _release_entry(package: str, codename: str, release, where: str) -> tuple[di
     if not isinstance(release, dict):
         raise EntryInvalid(f"{where}: must be an object")
     status, fixed, urgency = release.get("status"), release.get("fixed_version"), release.get("urgency", "")
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         raise EntryInvalid(f"{where}.status: {status!r} is not one of {', '.join(sorted(STATUSES))}")
     if not isinstance(urgency, str):
         raise EntryInvalid(f"{where}.urgency: must be a string")

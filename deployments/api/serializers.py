@@ -237,7 +237,7 @@ class ProgressSerializer(serializers.Serializer):
 
 
 class StageSerializer(serializers.ModelSerializer):
-    ring = serializers.PrimaryKeyRelatedField(read_only=True)
+    ring = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = DeploymentStage
@@ -262,7 +262,7 @@ class StageSerializer(serializers.ModelSerializer):
 
 class DeploymentSerializer(serializers.ModelSerializer):
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     patches = serializers.SerializerMethodField()
     stages = StageSerializer(many=True, read_only=True)
     progress = serializers.SerializerMethodField()
@@ -367,7 +367,7 @@ class JobSerializer(serializers.ModelSerializer):
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     device = serializers.SlugRelatedField(slug_field="uid", read_only=True)
     hostname = serializers.CharField(source="device.hostname", read_only=True)
-    stage = serializers.PrimaryKeyRelatedField(read_only=True)
+    stage = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Job

@@ -18,6 +18,7 @@ class AlertKind(models.TextChoices):
     HEALTH_FAILED = "health_failed", "Health check failed"
     KEV_FINDING = "kev_finding", "New KEV finding"
     FEED_FAILED = "feed_failed", "Feed failed to sync"
+    REPORT_DELIVERY_FAILED = "report_failed", "Report delivery failed"
 
 
 class Alert(TenantOwnedModel):

@@ -47,10 +47,17 @@ class Job(TenantOwnedModel):
     deployment = models.ForeignKey(
         "deployments.Deployment", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
+    # No single-column indexes on stage and device: job_stage_state and job_device_state lead
+    # with them and serve the same lookups, and every claim updates every index of the row.
     stage = models.ForeignKey(
-        "deployments.DeploymentStage", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+        "deployments.DeploymentStage",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="jobs",
+        db_index=False,
     )
-    device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="jobs")
+    device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="jobs", db_index=False)
     kind = models.CharField(max_length=8, choices=JobKind.choices, default=JobKind.INSTALL)
     state = models.CharField(max_length=14, choices=JobState.choices, default=JobState.PENDING)
     batch = models.PositiveIntegerField(default=0)

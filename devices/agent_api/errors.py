@@ -81,7 +81,7 @@ def validate_items(serializer_by_key, items: list, key_field: str, prefix: str, 
             errors[path] = ["Expected an object."]
             continue
         key = fixed_key or item.get(key_field)
-        serializer_class = serializer_by_key.get(key)
+        serializer_class = serializer_by_key.get(key) if isinstance(key, str) else None
         if serializer_class is None:
             errors[f"{path}.{key_field}"] = [f"Must be one of: {', '.join(serializer_by_key)}."]
             continue

@@ -5,7 +5,9 @@ has a stable core plus a random selection, a random share of its packages alread
 security archive's version, and of the rest a random share still at a version an earlier
 security update shipped, so a fleet is neither fully patched nor fully vulnerable.
 Windows machines carry common third-party applications and the Windows updates Microsoft
-published for their build in February 2026.
+published for their build in February 2026. Ubuntu 22.04 and RHEL 9 machines carry a small
+base system at versions those releases shipped, some of them older than the fixes in the
+Ubuntu OSV and Red Hat CSAF advisories bundled with the tests (wayland, sudo, tigervnc).
 """
 
 from __future__ import annotations
@@ -173,10 +175,13 @@ _WINDOWS_UPDATES = [
 def windows(rng: random.Random) -> Profile:
     apps = [a for a in _WINDOWS_APPS if rng.random() < 0.8]
     installed = [{"name": n, "version": v, "publisher": p} for n, v, p in apps]
+    # The builds below are older than February's cumulative update, so it is never installed
+    # (an installed one would contradict the build, which Microsoft's advisories match on).
     updates = [
         {"kind": "windows", "revision": 1, "supersedes": [], "installed": rng.random() < 0.3, **u}
         for u in _WINDOWS_UPDATES
     ]
+    updates[0]["installed"] = False
     names = {a[0] for a in apps}
     updates += [
         {"kind": "winget", "id": i, "name": n, "current_version": c, "available_version": a, "source": "winget"}
@@ -200,4 +205,131 @@ def windows(rng: random.Random) -> Profile:
     return Profile("windows11", os_info, "amd64", "windows", installed, updates)
 
 
-PROFILES = {"debian12": debian, "windows11": windows}
+# Ubuntu 22.04 "jammy": (binary, version, source, source version); versions from the jammy
+# and jammy-updates/-security archives. wayland 1.20.0-1 is fixed by USN-5614-1 (1.20.0-1ubuntu0.1).
+_UBUNTU_BASE = [
+    ("apt", "2.4.12", "apt", "2.4.12"),
+    ("bash", "5.1-6ubuntu1.1", "bash", "5.1-6ubuntu1.1"),
+    ("curl", "7.81.0-1ubuntu1.16", "curl", "7.81.0-1ubuntu1.16"),
+    ("libcurl4", "7.81.0-1ubuntu1.16", "curl", "7.81.0-1ubuntu1.16"),
+    ("libc6", "2.35-0ubuntu3.6", "glibc", "2.35-0ubuntu3.6"),
+    ("libssl3", "3.0.2-0ubuntu1.15", "openssl", "3.0.2-0ubuntu1.15"),
+    ("openssl", "3.0.2-0ubuntu1.15", "openssl", "3.0.2-0ubuntu1.15"),
+    ("openssh-server", "1:8.9p1-3ubuntu0.10", "openssh", "1:8.9p1-3ubuntu0.10"),
+    ("python3.10", "3.10.12-1~22.04.3", "python3.10", "3.10.12-1~22.04.3"),
+    ("sudo", "1.9.9-1ubuntu2.4", "sudo", "1.9.9-1ubuntu2.4"),
+    ("systemd", "249.11-0ubuntu3.12", "systemd", "249.11-0ubuntu3.12"),
+    ("tzdata", "2024a-0ubuntu0.22.04", "tzdata", "2024a-0ubuntu0.22.04"),
+    ("zlib1g", "1:1.2.11.dfsg-2ubuntu9.2", "zlib", "1:1.2.11.dfsg-2ubuntu9.2"),
+]
+_UBUNTU_WAYLAND = ("1.20.0-1", "1.20.0-1ubuntu0.1")  # installed, fixed by the security update
+_UBUNTU_OPTIONAL = [("sssd", "2.6.3-1ubuntu3.3", "sssd", "2.6.3-1ubuntu3.3")]
+
+
+def ubuntu(rng: random.Random) -> Profile:
+    rows = list(_UBUNTU_BASE) + [p for p in _UBUNTU_OPTIONAL if rng.random() < 0.5]
+    old, fixed = _UBUNTU_WAYLAND
+    wayland = fixed if rng.random() < 0.25 else old
+    rows += [(name, wayland, "wayland", wayland) for name in ("libwayland-client0", "libwayland-server0")]
+    installed = [
+        {"name": n, "version": v, "arch": "amd64", "source": s, "source_version": sv} for n, v, s, sv in sorted(rows)
+    ]
+    updates = []
+    if wayland == old:
+        updates = [
+            {
+                "kind": "apt",
+                "name": name,
+                "arch": "amd64",
+                "current_version": old,
+                "available_version": fixed,
+                "origin": "Ubuntu:22.04/jammy-security",
+                "security": True,
+            }
+            for name in ("libwayland-client0", "libwayland-server0")
+        ]
+    os_info = {
+        "family": "linux",
+        "id": "ubuntu",
+        "id_like": "debian",
+        "name": "Ubuntu",
+        "version_id": "22.04",
+        "version": "22.04.4 LTS (Jammy Jellyfish)",
+        "codename": "jammy",
+        "pretty_name": "Ubuntu 22.04.4 LTS",
+        "kernel": "5.15.0-105-generic",
+        "pro": False,
+        "build": None,
+    }
+    return Profile("ubuntu2204", os_info, "amd64", "dpkg", installed, updates)
+
+
+# RHEL 9.3: (name, epoch:version-release, arch, source RPM). sudo 1.9.5p2-9.el9 is fixed by
+# RHSA-2024:0811 (1.9.5p2-10.el9_3), tigervnc 1.13.1-3.el9 by RHSA-2024:0010 (1.13.1-3.el9_3.3).
+_RHEL_BASE = [
+    ("bash", "0:5.1.8-6.el9_1", "x86_64", "bash-5.1.8-6.el9_1.src.rpm"),
+    ("curl", "0:7.76.1-26.el9_3.2", "x86_64", "curl-7.76.1-26.el9_3.2.src.rpm"),
+    ("dnf", "0:4.14.0-8.el9", "noarch", "dnf-4.14.0-8.el9.src.rpm"),
+    ("glibc", "0:2.34-83.el9_3.7", "x86_64", "glibc-2.34-83.el9_3.7.src.rpm"),
+    ("kernel", "0:5.14.0-362.8.1.el9_3", "x86_64", "kernel-5.14.0-362.8.1.el9_3.src.rpm"),
+    ("openssh-server", "0:8.7p1-34.el9", "x86_64", "openssh-8.7p1-34.el9.src.rpm"),
+    ("openssl", "1:3.0.7-24.el9", "x86_64", "openssl-3.0.7-24.el9.src.rpm"),
+    ("python3", "0:3.9.18-1.el9_3", "x86_64", "python3.9-3.9.18-1.el9_3.src.rpm"),
+    ("systemd", "0:252-18.el9", "x86_64", "systemd-252-18.el9.src.rpm"),
+    ("tzdata", "0:2023c-1.el9", "noarch", "tzdata-2023c-1.el9.src.rpm"),
+]
+_RHEL_SUDO = ("0:1.9.5p2-9.el9", "0:1.9.5p2-10.el9_3")
+_RHEL_TIGERVNC = ("0:1.13.1-3.el9", "0:1.13.1-3.el9_3.3")
+
+
+def rhel(rng: random.Random) -> Profile:
+    rows = list(_RHEL_BASE)
+    offered = []
+    sudo = _RHEL_SUDO[1] if rng.random() < 0.25 else _RHEL_SUDO[0]
+    rows.append(("sudo", sudo, "x86_64", f"sudo-{sudo.split(':', 1)[1]}.src.rpm"))
+    if sudo == _RHEL_SUDO[0]:
+        offered.append(("sudo", "x86_64", *_RHEL_SUDO, "rhel-9-for-x86_64-baseos-rpms"))
+    if rng.random() < 0.5:  # a VNC server on about half of them
+        old, fixed = _RHEL_TIGERVNC
+        source = f"tigervnc-{old.split(':', 1)[1]}.src.rpm"
+        rows += [
+            ("tigervnc-server", old, "x86_64", source),
+            ("tigervnc-license", old, "noarch", source),
+            ("tigervnc-selinux", old, "noarch", source),
+        ]
+        for name, arch in (
+            ("tigervnc-server", "x86_64"),
+            ("tigervnc-license", "noarch"),
+            ("tigervnc-selinux", "noarch"),
+        ):
+            offered.append((name, arch, old, fixed, "rhel-9-for-x86_64-appstream-rpms"))
+    installed = [{"name": n, "version": v, "arch": a, "source_rpm": s} for n, v, a, s in sorted(rows)]
+    updates = [
+        {
+            "kind": "dnf",
+            "name": name,
+            "arch": arch,
+            "current_version": current,
+            "available_version": available,
+            "repo": repo,
+            "security": True,
+        }
+        for name, arch, current, available, repo in offered
+    ]
+    os_info = {
+        "family": "linux",
+        "id": "rhel",
+        "id_like": "fedora",
+        "name": "Red Hat Enterprise Linux",
+        "version_id": "9.3",
+        "version": "9.3 (Plow)",
+        "codename": "Plow",
+        "pretty_name": "Red Hat Enterprise Linux 9.3 (Plow)",
+        "kernel": "5.14.0-362.8.1.el9_3.x86_64",
+        "pro": False,
+        "build": None,
+    }
+    return Profile("rhel9", os_info, "x86_64", "rpm", installed, updates)
+
+
+PROFILES = {"debian12": debian, "windows11": windows, "ubuntu2204": ubuntu, "rhel9": rhel}

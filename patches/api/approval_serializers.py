@@ -68,10 +68,10 @@ class PatchDetailSerializer(PatchSerializer):
 
 class ApprovalSerializer(serializers.ModelSerializer):
     patch = PatchBriefSerializer(read_only=True)
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    device = serializers.SlugRelatedField(slug_field="uid", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
-    client_decided_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    device = serializers.SlugRelatedField(slug_field="uid", read_only=True, allow_null=True)
+    decided_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    client_decided_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     scope_label = serializers.CharField(read_only=True)
     awaiting_client = serializers.BooleanField(read_only=True)
 

@@ -78,8 +78,8 @@ class RiskExceptionSerializer(serializers.ModelSerializer):
     advisory = AdvisoryField(slug_field="advisory_id", queryset=Advisory.objects.all(), required=False, allow_null=True)
     owner = OwnerField(slug_field="email", queryset=User.objects.all(), help_text="The e-mail of who answers for it.")
     reason = serializers.CharField(max_length=4000)
-    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
-    revoked_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    revoked_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     status = serializers.SerializerMethodField(help_text="active, expired or revoked (dates in the tenant's zone).")
     covered_now = serializers.IntegerField(read_only=True, help_text="Findings of its target accepted right now.")
 

@@ -13,13 +13,13 @@ from patches.api.exception_serializers import RiskExceptionSerializer
 from patches.api.policy_filters import RiskExceptionFilter
 from patches.exception_listing import with_covered_counts
 from patches.models import RiskException
-from portal.viewsets import TenantScopedMixin
+from portal.viewsets import TenantScopedCreateMixin
 
 __all__ = ["RiskExceptionViewSet"]
 
 
 class RiskExceptionViewSet(
-    TenantScopedMixin,
+    TenantScopedCreateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

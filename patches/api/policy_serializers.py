@@ -22,7 +22,7 @@ class PolicySerializer(serializers.ModelSerializer):
     `group` (ids) or `device` (uid). Scope and target never change afterwards.
     """
 
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False, allow_null=True)
     group = serializers.PrimaryKeyRelatedField(queryset=DeviceGroup.objects.all(), required=False, allow_null=True)
     device = serializers.SlugRelatedField(

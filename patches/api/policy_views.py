@@ -51,8 +51,8 @@ class PolicyViewSet(TenantScopedViewSet):
         return {**super().get_serializer_context(), "tenant": getattr(self, "body_tenant", None)}
 
     def create(self, request, *args, **kwargs):
-        if request.data.get("scope") != Scope.GLOBAL:
-            return super().create(request, *args, **kwargs)
+        if not isinstance(request.data, dict) or request.data.get("scope") != Scope.GLOBAL:
+            return super().create(request, *args, **kwargs)  # the tenant's (a body not an object: 400)
         if not self.access.is_admin:
             raise exceptions.PermissionDenied("Only MSP admins change the global policy.")
         if request.data.get("tenant"):

@@ -57,7 +57,7 @@ class ScriptDetailSerializer(ScriptSerializer):
 
 
 class ScriptVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
         model = ScriptVersion

@@ -101,7 +101,8 @@ class UserViewSet(viewsets.ModelViewSet):
             raise exceptions.PermissionDenied("MSP admins only.")
 
     def perform_create(self, serializer):
-        services.invite_user(User(**serializer.validated_data))
+        # The saved user is the response (with its id), as ModelSerializer.save() would give.
+        serializer.instance = services.invite_user(User(**serializer.validated_data))
 
 
 class AuditEntryViewSet(TenantScopedReadOnlyViewSet):
@@ -122,6 +123,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     """The caller's own personal tokens. POST creates one (its value is returned once)."""
 
     serializer_class = serializers.ApiTokenSerializer
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +45,19 @@ def page(browser, live_server):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+# With SCREENSHOTS=1 the journeys save the pages the README shows (docs/screenshots/);
+# otherwise they take none, so `make test` leaves the working tree as it was.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def screenshot(page, name: str) -> None:
+    if os.environ.get("SCREENSHOTS", "") not in ("1", "true", "yes"):
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=False)
 
 
 def sign_in(page, email, password):

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from patches.models import Approval, ApprovalState, PatchPolicy, Scope
-from tests.browser.conftest import sign_in
+from reports.models import ReportKind
+from reports.services import create_report, render_safely
+from reports.snapshots.monthly import month_of
+from tests.browser.conftest import screenshot, sign_in
 from tests.factories import PASSWORD, DeviceFactory
 from tests.fixtures.personas import current_totp
 from tests.patches.approval_helpers import make_patch, missing
@@ -68,7 +74,7 @@ def test_a_technician_bulk_approves_three_patches_from_the_queue(page, world):
     }
 
 
-def test_a_client_owner_signs_off_an_update(page, world):
+def test_a_client_owner_signs_off_an_update_and_downloads_the_months_report(page, world, tmp_path):
     PatchPolicy.objects.create(scope=Scope.TENANT, tenant=world.tenant_a, settings={"requires_client_approval": True})
     device = DeviceFactory(tenant=world.tenant_a, hostname="alpha-pc")
     patch = make_patch("openssl", title="openssl 3.0.16-1~deb12u1", severity="critical", cves=["CVE-2026-1111"])
@@ -87,12 +93,18 @@ def test_a_client_owner_signs_off_an_update(page, world):
         client_requested_at=now,
     )
 
+    # This month's report in the archive, made by the product's own functions (as the worker does).
+    start, end = month_of(now.astimezone(world.tenant_a.time_zone).date())
+    report = create_report(world.tenant_a, ReportKind.MONTHLY, now=now, start=start, end=end)
+    assert render_safely(report), report.error
+
     sign_in(page, world.owner_a.email, PASSWORD)
     page.wait_for_url(f"**/t/{world.tenant_a.slug}/")
     page.get_by_role("link", name="Review and decide").click()
     page.wait_for_url(f"**/t/{world.tenant_a.slug}/sign-off/")
     item = page.get_by_role("region", name="openssl 3.0.16-1~deb12u1")
     assert item.get_by_text("Closes a known security hole.").is_visible()
+    screenshot(page, "sign-off")
     item.get_by_label("Comment").fill("Fine outside office hours")
     item.get_by_role("button", name="Approve").click()
     page.get_by_text("Approved: openssl 3.0.16-1~deb12u1.").wait_for()
@@ -107,3 +119,18 @@ def test_a_client_owner_signs_off_an_update(page, world):
         "Fine outside office hours",
     )
     assert approval.client_decided_at is not None
+
+    # The report archive, and the month's PDF through its signed link.
+    page.get_by_role("link", name="Reports").click()
+    page.wait_for_url(f"**/t/{world.tenant_a.slug}/reports/")
+    row = page.locator(f"#report-{report.pk}")
+    expect(row).to_contain_text("Monthly")
+    expect(row).to_contain_text(f"{start:%Y-%m-%d} \u2013 {end:%Y-%m-%d}")
+    screenshot(page, "report-archive")
+    with page.expect_download() as download:
+        row.get_by_role("link", name="Download PDF").click()
+    saved = tmp_path / "report.pdf"
+    download.value.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF-")
+    text = subprocess.run(["pdftotext", str(saved), "-"], check=True, capture_output=True, text=True).stdout
+    assert "Alpha Dental" in text

@@ -12,7 +12,8 @@ from deployments.dispatch import cancel, pause, release_due, resume, schedule_st
 from deployments.jobs import claim
 from deployments.models import Deployment, DeploymentStage, Job, JobState, MaintenanceWindow
 from deployments.planning import create_deployment
-from patches.models import PatchPolicy, Scope
+from devices.models import DeviceUpdate, Update
+from patches.models import PatchPolicy, PatchUpdate, Scope
 from tenants.models import AuditEntry
 from tests.deployments.planning_helpers import NOW, approved_patch, finish, fleet
 from tests.patches.approval_helpers import make_patch, missing
@@ -76,6 +77,12 @@ def test_the_payload_carries_what_to_install_and_the_devices_reboot_policy(world
     (device,) = fleet(world.tenant_a, 1, package)
     missing(device, kb)
     missing(device, skipped)
+    # The agent reported the KB as offered, under its Windows Update GUID: the install names it.
+    update = Update.objects.create(
+        kind="windows", ecosystem="Windows", identifier="guid-5044284", version="1", kb=kb.name
+    )
+    PatchUpdate.objects.create(patch=kb, update=update)
+    DeviceUpdate.objects.create(tenant=device.tenant, device=device, update=update)
     PatchPolicy.objects.create(
         scope=Scope.TENANT,
         tenant=world.tenant_a,
@@ -99,7 +106,7 @@ def test_the_payload_carries_what_to_install_and_the_devices_reboot_policy(world
             "previous_version": "1.0-1",
         }
     ]
-    assert payload["windows_updates"] == [{"patch": kb.pk, "kb": "KB5044284"}]
+    assert payload["windows_updates"] == [{"patch": kb.pk, "kb": "KB5044284", "update_id": "guid-5044284"}]
     assert (payload["reboot"], payload["reboot_postpone_minutes"], payload["dry_run"]) == ("always", 60, False)
     assert payload["pre_script"] is None and payload["deployment"] == deployment.pk
 

@@ -50,5 +50,20 @@ def test_beat_schedules_live_in_the_database():
     assert settings.CELERY_BEAT_SCHEDULER == "django_celery_beat.schedulers:DatabaseScheduler"
 
 
+def test_every_beat_entry_names_a_registered_task():
+    """A typo in a task name would only show as a beat entry that never runs."""
+    from django.conf import settings
+
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    missing = {
+        name: entry["task"] for name, entry in settings.CELERY_BEAT_SCHEDULE.items() if entry["task"] not in app.tasks
+    }
+    assert missing == {}
+    # The safety net for matching work lost with the broker (tests/faults restart Redis).
+    assert settings.CELERY_BEAT_SCHEDULE["reconcile-findings"]["task"] == "patches.tasks.match_everything"
+
+
 def test_healthz_sees_the_worker(celery_worker, client):
     assert client.get("/healthz").json()["checks"]["celery"].startswith("ok")

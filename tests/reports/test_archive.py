@@ -17,7 +17,7 @@ from deployments.models import Deployment
 from patches.models import Finding
 from reports import links
 from reports.models import Branding, Report, ReportState
-from tenants.models import AuditEntry
+from tenants.models import AuditEntry, Tenant
 from tenants.roles import TenantRole
 from tests.factories import MembershipFactory, UserFactory
 from tests.fixtures.personas import sign_in
@@ -144,6 +144,14 @@ def test_a_link_to_a_pdf_that_changed_is_refused(client, reports):
     assert response.status_code == 404 and b"no longer available" in response.content
 
 
+def test_a_link_of_a_deactivated_client_is_refused(client, world, reports):
+    token = links.make_token(reports["a"])
+    assert client.get(reverse("report_download", kwargs={"token": token})).status_code == 200
+    Tenant.objects.filter(pk=world.tenant_a.pk).update(is_active=False)
+    response = client.get(reverse("report_download", kwargs={"token": token}))
+    assert response.status_code == 404 and b"The account it belongs to is closed." in response.content
+
+
 # ---- asking for a report ------------------------------------------------------------------------
 
 
@@ -220,6 +228,19 @@ def test_an_admin_sets_the_branding_with_a_logo_and_it_is_audited(client, world,
     assert post_branding(client, contact_line="help@northwind.example").status_code == 302
     assert Branding.load().logo.name == branding.logo.name  # kept without a new upload
     assert AuditEntry.objects.filter(object_type="reports.branding", action="update").exists()
+
+
+def test_the_preview_shows_the_logo_its_snapshot_names(client, world, media):
+    sign_in(client, world.msp_admin)
+    post_branding(client, logo=upload("logo.png", png_logo(), "image/png"))
+    report = ready_report(world.tenant_a)  # snapshot taken with the logo set
+    kwargs = {"tenant_slug": world.tenant_a.slug, "pk": report.pk}
+    sign_in(client, world.viewer_a)
+    preview = client.get(reverse("report_preview", kwargs=kwargs)).content.decode()
+    assert f'<img src="{reverse("report_logo", kwargs=kwargs)}"' in preview
+    logo = client.get(reverse("report_logo", kwargs=kwargs))
+    assert logo.status_code == 200 and logo["Content-Type"] == "image/png"
+    assert body(logo) == png_logo()
 
 
 SVG_OK = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'

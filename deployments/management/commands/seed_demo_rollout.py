@@ -1,7 +1,8 @@
 """Rings, maintenance windows and a blackout for the demo tenants (DEMO_MODE only; idempotent).
 
 Pilot takes the devices tagged "pilot", Early the rest of one site's machines by tag, Broad
-everything else; each tenant gets the kind of windows an MSP would set up for it.
+everything else; each tenant gets the kind of windows an MSP would set up for it. Fabrikam
+wants fixes out fast: its rings do not soak, so the demo shows a rollout finish in minutes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ RINGS = [
     {"name": "Early", "position": 1, "tags": ["early"], "soak_hours": 48, "gate_min_devices": 2},
     {"name": "Broad", "position": 2, "catch_all": True, "soak_hours": 0, "gate_min_devices": 0},
 ]
+
+# Per tenant, ring name -> soak hours instead of the default above.
+SOAK = {"fabrikam": {"Pilot": 0, "Early": 0}}
 
 # (tenant slug, name, purpose, recurrence fields, start, minutes)
 WINDOWS = [
@@ -57,6 +61,7 @@ class Command(BaseCommand):
             for tenant in tenants.values():
                 for spec in RINGS:
                     fields = {k: v for k, v in spec.items() if k != "name"}
+                    fields["soak_hours"] = SOAK.get(tenant.slug, {}).get(spec["name"], spec["soak_hours"])
                     Ring.objects.get_or_create(tenant=tenant, name=spec["name"], defaults=fields)
             for slug, name, purpose, recurrence, start, minutes in WINDOWS:
                 if slug not in tenants:

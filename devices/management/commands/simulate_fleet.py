@@ -2,13 +2,17 @@
 
 The simulated devices enroll with a fresh enrollment token of the tenant, check in and
 upload their inventory and offered updates, exactly as agents do; afterwards they are
-marked as simulated so the portal shows them as such.
+marked as simulated so the portal shows them as such. With --follow they stay on: each
+checks in every --interval seconds and runs the deployment jobs it is given (the demo).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -28,7 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True, help="Tenant slug.")
         parser.add_argument("--devices", type=int, required=True)
         parser.add_argument("--server", default=settings.SITE_URL, help="Portal URL (default: SITE_URL).")
-        parser.add_argument("--mix", default="debian12", help="Comma-separated profiles: debian12, windows11.")
+        parser.add_argument(
+            "--mix", default="debian12", help=f"Comma-separated profiles: {', '.join(fleet.profiles.PROFILES)}."
+        )
         parser.add_argument(
             "--inventory",
             choices=["full", "none"],
@@ -42,10 +48,15 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--tokens-out", help="Write the device tokens here, one per line.")
         parser.add_argument("--quiet", action="store_true")
+        parser.add_argument(
+            "--follow", action="store_true", help="Stay on afterwards: check in and run jobs until stopped."
+        )
+        parser.add_argument("--interval", type=float, default=15.0, help="Seconds between check-ins with --follow.")
+        parser.add_argument("--ready-file", help="With --follow: touch this file once every device has uploaded.")
 
     def handle(self, *args, **options):
         mix = [m.strip() for m in options["mix"].split(",") if m.strip()]
-        unknown = set(mix) - {"debian12", "windows11"}
+        unknown = set(mix) - set(fleet.profiles.PROFILES)
         if unknown:
             raise CommandError(f"unknown profile(s): {', '.join(sorted(unknown))}")
         with system_scope():
@@ -80,3 +91,15 @@ class Command(BaseCommand):
             self.stderr.write(message)
         if report.errors:
             raise CommandError(f"{len(report.errors)} simulated devices failed")
+        if options["follow"]:
+            self._follow(options, devices)
+
+    def _follow(self, options, devices):
+        stop = threading.Event()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stop.set())
+        if options["ready_file"]:
+            Path(options["ready_file"]).touch()
+        report = fleet.follow(options["server"], devices, stop, interval=options["interval"])
+        if not options["quiet"]:
+            self.stdout.write(f"stopped after {report.checkins} check-ins, {len(report.errors)} failed")

@@ -337,5 +337,13 @@ def test_a_page_that_is_not_json_is_reported_by_name(tmp_path):
 
     run = ingest("nvd", str(tmp_path))
 
-    assert (run.status, run.skipped, Cve.objects.count()) == (FeedRun.Status.PARTIAL, 1, 0)
+    # Nothing usable at all: the run failed, and says which file and why.
+    assert (run.status, run.skipped, Cve.objects.count()) == (FeedRun.Status.FAILED, 1, 0)
+    assert run.errors[0]["record"] == str(broken)
+    assert run.error.startswith(f"no usable record in 1 read; first: {broken}: Expecting")
+
+    # Beside a good page, the broken one is skipped and reported; the good one lands.
+    (tmp_path / "good.json").write_bytes(PAGE_38.read_bytes())
+    run = ingest("nvd", str(tmp_path))
+    assert (run.status, run.skipped, run.added, Cve.objects.count()) == (FeedRun.Status.PARTIAL, 1, 38, 38)
     assert run.errors[0]["record"] == str(broken)
