@@ -77,12 +77,14 @@ def _end_leftover_sessions(wait: float = 5.0) -> None:
 def _drop_abandoned_test_databases() -> None:
     """Test databases of runs that died without cleaning up (their process is gone)."""
     import os
+    import re
 
     with connection._nodb_cursor() as cursor:
         cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE 'test\\_patchportal\\_%%'")
         for (name,) in cursor.fetchall():
-            pid = name.rsplit("_", 1)[-1]
-            if pid.isdigit() and int(pid) != os.getpid() and not os.path.exists(f"/proc/{pid}"):
+            # test_patchportal_<pid>, with pytest-xdist's _gw<n> after it.
+            match = re.fullmatch(r"test_patchportal_(\d+)(?:_gw\d+)?", name)
+            if match and int(match[1]) != os.getpid() and not os.path.exists(f"/proc/{match[1]}"):
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 

@@ -4,6 +4,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
@@ -15,7 +16,23 @@ from portal.settings import CACHES, REDIS_URL
 # runs on one machine do not disturb each other or a developer's running portal.
 TEST_RUN_ID = os.getpid()
 DATABASES["default"]["TEST"] = {"NAME": f"test_patchportal_{TEST_RUN_ID}"}  # noqa: F405
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", REDIS_URL.rsplit("/", 1)[0] + f"/{8 + TEST_RUN_ID % 7}")
+
+
+def _test_redis_db() -> int:
+    """A Redis database of its own for this process: the suite's workers must not share queues.
+
+    Databases 8 to 15 but 14 (the benchmarks'); workers of one run (pytest-xdist's gw0, gw1...)
+    take consecutive ones from an offset that differs between runs.
+    """
+    free = [8, 9, 10, 11, 12, 13, 15]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        offset = zlib.crc32(os.environ.get("PYTEST_XDIST_TESTRUNUID", "").encode())
+        return free[(offset + int(worker[2:])) % len(free)]
+    return free[TEST_RUN_ID % len(free)]
+
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", REDIS_URL.rsplit("/", 1)[0] + f"/{_test_redis_db()}")
 REDIS_URL = TEST_REDIS_URL
 CACHES["default"]["LOCATION"] = TEST_REDIS_URL
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"

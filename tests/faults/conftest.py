@@ -1,8 +1,8 @@
 """Fixtures of the fault tests: throwaway servers for the session, a portal stack per test.
 
 Building the servers (initdb, and above all migrating the template database) takes a while,
-so it starts in a background thread as soon as collection shows a test that needs them, and
-overlaps with the tests that run before; the session fixture waits for it.
+so in a single-process run it starts in a background thread as soon as collection shows a test
+that needs them, and overlaps with the tests that run before; the session fixture waits for it.
 """
 
 from __future__ import annotations
@@ -50,8 +50,23 @@ def _start_building() -> Future:
     return _building["future"]
 
 
+def _needs_servers(item) -> bool:
+    return "fault_servers" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items):
+    # Under pytest-xdist (--dist loadgroup) the fault tests all run on one worker, which builds
+    # the servers once for them.
+    for item in items:
+        if _needs_servers(item):
+            item.add_marker(pytest.mark.xdist_group("faults"))
+
+
 def pytest_collection_finish(session):
-    if not missing_binaries() and any("fault_servers" in getattr(item, "fixturenames", ()) for item in session.items):
+    # A worker of pytest-xdist sees every test at collection, not the ones it will run: there
+    # the servers are built when the first fault test asks for them.
+    in_xdist_worker = hasattr(session.config, "workerinput")
+    if not in_xdist_worker and not missing_binaries() and any(_needs_servers(item) for item in session.items):
         _start_building()
 
 
