@@ -200,6 +200,11 @@ ORDER BY c.not_before, c.id
 """
 
 
+# A threshold no query reaches while it is set: only a statement executed with prepare=True
+# is prepared.
+_PREPARE_ONLY_WHEN_ASKED = 2**31
+
+
 @cache
 def _claim_statement() -> tuple[str, list[str]]:
     """The claim SQL reading back _CLAIM_COLUMNS, in the model's field order (as Job.from_db
@@ -218,9 +223,8 @@ def claim(device, *, now: datetime, lease_seconds: int | None = None, limit: int
     pick, the update and the JobEvent lines are one statement: the agent API's hottest
     write (bench/claims.py). Each job carries `deployment_dry_run` (None without a deployment).
 
-    The statement is prepared once per connection (server-side binding, which Django's own
-    cursors do not use) and the rows become Jobs without a queryset: together about half the
-    Python time of a claim. It runs in the caller's transaction and scope like any query,
+    The statement is prepared once per connection (Django's own cursors prepare nothing) and
+    the rows become Jobs without a queryset. It runs in the caller's transaction and scope like any query,
     but Django's execute wrappers (query logging, assertNumQueries) do not see it.
     """
     seconds = lease_seconds if lease_seconds is not None else default_lease_seconds()
@@ -233,10 +237,19 @@ def claim(device, *, now: datetime, lease_seconds: int | None = None, limit: int
     }
     sql, attnames = _claim_statement()
     connection.ensure_connection()
-    # One statement, so atomic by itself (no savepoint inside the caller's transaction).
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        rows = cursor.fetchall()
+    raw = connection.connection
+    # Django switches psycopg's preparation off (prepare_threshold None), which also makes it
+    # ignore prepare=True; allow it for this one statement only, so Django's own queries stay
+    # unprepared. Named statements live as long as the connection; planning the CTE each
+    # time cost about as much as running it.
+    threshold, raw.prepare_threshold = raw.prepare_threshold, _PREPARE_ONLY_WHEN_ASKED
+    try:
+        # One statement, so atomic by itself (no savepoint inside the caller's transaction).
+        with psycopg.Cursor(raw) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            rows = cursor.fetchall()
+    finally:
+        raw.prepare_threshold = threshold
     payload_at = attnames.index("payload")
     claimed = []
     for row in rows:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from csp.middleware import CSPMiddleware
-from django.conf import settings
+from django.urls import Resolver404, get_resolver
 
 from portal.logging import request_id_var
 
@@ -31,22 +30,32 @@ class RequestIdMiddleware:
         return response
 
 
-class ContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's middleware, skipping excluded prefixes before it builds the policy.
+class AgentApiMiddleware:
+    """Serve the agent API without the browser's middleware.
 
-    The agent API answers JSON to machines at thousands of requests a second; django-csp
-    would build (and then discard) the policy string for each of them.
+    Agents authenticate with their device token, and each agent view opens its device's
+    tenant scope itself; sessions, CSRF, users, 2FA, messages, htmx and the request's tenant
+    scope do nothing for them but cost time on the hottest endpoints (check-in, job claim).
+    Placed after the request id and SecurityMiddleware, so those still apply. A path that
+    is not an agent route goes on through the whole stack (and gets its 404 there).
     """
 
-    def process_request(self, request):
-        if not request.path_info.startswith(self._excluded()):
-            super().process_request(request)
+    def __init__(self, get_response):
+        from portal import agent_urls  # its views import models: not before the apps are ready
 
-    def process_response(self, request, response):
-        if request.path_info.startswith(self._excluded()):
-            return response
-        return super().process_response(request, response)
+        self.get_response = get_response
+        self.prefix = agent_urls.PREFIX
+        self.resolver = get_resolver(agent_urls.__name__)
 
-    @staticmethod
-    def _excluded() -> tuple[str, ...]:
-        return tuple(settings.CONTENT_SECURITY_POLICY.get("EXCLUDE_URL_PREFIXES", ()))
+    def __call__(self, request):
+        if not request.path_info.startswith(self.prefix):
+            return self.get_response(request)
+        try:
+            match = self.resolver.resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        request.resolver_match = match
+        response = match.func(request, *match.args, **match.kwargs)
+        if callable(getattr(response, "render", None)):  # DRF's Response, as Django's handler does
+            response = response.render()
+        return response
