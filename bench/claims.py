@@ -27,17 +27,17 @@ PROCESSES = 4
 THREADS = 16  # per process: 64 agents posting at once
 TENANT = "bench-claims"
 LUA = str(Path(__file__).parent / "lua" / "claim.lua")
-WRK_SECONDS = 5  # shorter than 10,000 claims take, so every request in the window claims a job
+WRK_SECONDS = 8  # shorter than 10,000 claims take, so every request in the window claims a job
+# Before it: connections opened and the claim prepared in every server process, as on a server
+# that has been running; those claims are thrown away with their jobs.
+WARMUP_SECONDS = 2
 WRK_CONNECTIONS = 64
 GAP = """
-Gap: on this 2-core machine the figure varies from run to run (about 360 to 520 claims/s on one day,
-250 to 320 on the same code when the host itself ran slower), so the 500/s target is not met
-reliably. Durable commits are not the limit (a trial with synchronous_commit off gave 492/s). The
-claim statement is prepared once per connection and its rows become Jobs without a queryset (the
-Python time of a claim in one process fell from about 2.2 to 1.5 ms); what is left is PostgreSQL's
-work per claim (row lock, the job's update through its indexes, the event row, the commit) and the
-request handling, on the same two cores as the load generator. Next: hand due jobs out in the
-check-in answer, so a claim costs no request of its own.
+Gap: on this 2-core machine the figure varies from run to run with the host's speed, so the 500/s
+target is not met on every run. What a claim costs: the web server's CPU (request parsing, the
+device token looked up in Redis, the pooled connection, the claim call, the answer) and PostgreSQL's
+(row lock, the job's update through its indexes, the event row, the commit), on the same two cores
+as the load generator.
 """
 
 
@@ -97,6 +97,7 @@ def _reset_jobs() -> None:
         Job.objects.bulk_create(
             [Job(tenant_id=tenant, device=d, state="queued", payload=payload) for d in ordered], batch_size=2000
         )
+    env.vacuum("deployments_job", "deployments_jobevent")
 
 
 def _agent_thread(base_url: str, indexes: list[int], start, out: list, errors: list) -> None:
@@ -227,12 +228,15 @@ class WrkPhase:
 
 
 def _wrk_phase(base_url: str, tokens_file: str) -> WrkPhase:
-    """wrk (C, little client overhead) posting claims for WRK_SECONDS; claims counted in the database."""
+    """wrk (C, little client overhead) posting claims for WRK_SECONDS after a warm-up; claims
+    counted in the database."""
     from deployments.models import Job, JobEvent
     from portal.db_scope import system_scope
 
-    _reset_jobs()
     lua_env = {**os.environ, "BENCH_TOKENS": tokens_file, "BENCH_THREADS": "2"}
+    _reset_jobs()
+    wrk.run(base_url, connections=WRK_CONNECTIONS, seconds=WARMUP_SECONDS, script=LUA, env=lua_env)
+    _reset_jobs()
     outcome = wrk.run(base_url, connections=WRK_CONNECTIONS, seconds=WRK_SECONDS, script=LUA, env=lua_env)
     time.sleep(1)  # requests wrk abandoned at the deadline finish on the server before we count
     with system_scope():
@@ -304,8 +308,10 @@ def run() -> None:
     notes = f"""
 Throughput: `{fast.command}` with BENCH_TOKENS holding the {DEVICES} device tokens (each wrk thread
 walks its own half, one claim per device); {fast.claimed} jobs claimed in {fast.seconds} s, counted
-in the database. wrk's C client leaves the 2 cores to the server; the Python agents below spend much of
-them on the client side, so their figure is lower.
+in the database, after a {WARMUP_SECONDS} s warm-up whose claims were thrown away with their jobs (the
+server's pooled connections opened and the claim's plan cached on them, as on a server that has been
+up). wrk's C client leaves the 2 cores to the server; the Python agents below spend much of them on
+the client side, so their figure is lower.
 
 {DEVICES} devices with one queued job each (created directly in the database, their tokens cached as
 the check-in before a claim would leave them; {prepared_in:.0f} s). {PROCESSES} client processes x
@@ -317,8 +323,9 @@ taken and gets an empty list ({contended.requests} requests in {contended.elapse
 compares the job ids in the answers with the rows in state claimed at attempt 1 and the claim events
 in the job log. Server: `gunicorn portal.wsgi --config portal/gunicorn.conf.py` ({os.cpu_count() + 1}
 processes x 32 threads, 8 pooled database connections per process); the clients run on the same
-2-core machine. A claim is one statement (pick with SKIP LOCKED, update the leases, insert the job
-events) inside the device's tenant scope.
+2-core machine. A claim is one call of the SQL function `portal_claim_jobs` in one round trip: it
+opens the device's tenant scope, picks with SKIP LOCKED, updates the leases and inserts the job
+events, in a transaction of its own.
 {GAP if fast.claims_per_second < 500 else ""}"""
     results.write_section("claims", "Job claims (issue: rings, maintenance windows, deployments)", rows, notes)
     print(

@@ -165,53 +165,22 @@ def claimable(device_id: int, now: datetime):
     )
 
 
-# What a claim reads back: what the agent's answer and the callers use. The other columns
-# (the output of an earlier attempt among them) stay deferred on the returned Job.
+# What portal_claim_jobs() returns (deployments/migrations/0003), in its order: what the agent's
+# answer and the callers use, and the deployment's dry_run last. The other columns (the output
+# of an earlier attempt among them) stay deferred on the returned Job.
 _CLAIM_COLUMNS = (
     "id", "tenant_id", "deployment_id", "stage_id", "device_id", "kind", "state", "batch", "payload",
     "not_before", "not_after", "attempt", "max_attempts", "lease_id", "lease_expires_at", "claimed_at",
 )  # fmt: skip
-
-_CLAIM_SQL = """
-WITH picked AS (
-    SELECT j.id FROM deployments_job j
-    LEFT JOIN deployments_deployment d ON d.id = j.deployment_id
-    WHERE j.device_id = %(device)s AND j.state = 'queued'
-      AND (j.not_before IS NULL OR j.not_before <= %(now)s)
-      AND (j.not_after IS NULL OR j.not_after > %(now)s)
-      AND (j.deployment_id IS NULL OR d.state = ANY(%(deployment_states)s))
-    ORDER BY j.not_before, j.id
-    LIMIT %(limit)s
-    FOR UPDATE OF j SKIP LOCKED
-), claimed AS (
-    UPDATE deployments_job j SET
-        state = 'claimed', lease_id = gen_random_uuid(), lease_expires_at = %(expires)s,
-        attempt = j.attempt + 1, claimed_at = %(now)s, updated_at = %(now)s, result_key = ''
-    FROM picked WHERE j.id = picked.id
-    RETURNING {returning}
-), events AS (
-    INSERT INTO deployments_jobevent (tenant_id, job_id, at, state, message)
-    SELECT tenant_id, id, %(now)s, 'claimed', 'Claimed (attempt ' || attempt || ' of ' || max_attempts || ').'
-    FROM claimed
-)
-SELECT c.*, d.dry_run AS deployment_dry_run
-FROM claimed c LEFT JOIN deployments_deployment d ON d.id = c.deployment_id
-ORDER BY c.not_before, c.id
-"""
-
-
-# A threshold no query reaches while it is set: only a statement executed with prepare=True
-# is prepared.
-_PREPARE_ONLY_WHEN_ASKED = 2**31
+_CLAIM_SQL = "SELECT * FROM portal_claim_jobs(%s, %s, %s, %s, %s, %s)"
 
 
 @cache
-def _claim_statement() -> tuple[str, list[str]]:
-    """The claim SQL reading back _CLAIM_COLUMNS, in the model's field order (as Job.from_db
-    wants them), and those fields' attribute names."""
+def _claim_fields() -> tuple[list[int], list[str]]:
+    """Where each claimed field sits in the function's row, in the model's field order (as
+    Job.from_db wants the values), and those fields' attribute names."""
     fields = [f for f in Job._meta.concrete_fields if f.column in _CLAIM_COLUMNS]
-    sql = _CLAIM_SQL.format(returning=", ".join(f"j.{f.column}" for f in fields))
-    return sql, [f.attname for f in fields]
+    return [_CLAIM_COLUMNS.index(f.column) for f in fields], [f.attname for f in fields]
 
 
 def claim(device, *, now: datetime, lease_seconds: int | None = None, limit: int = 5) -> list[Job]:
@@ -220,40 +189,32 @@ def claim(device, *, now: datetime, lease_seconds: int | None = None, limit: int
     `SELECT … FOR UPDATE SKIP LOCKED` makes concurrent claims take disjoint jobs: a row
     another transaction is claiming is skipped, never waited for and never taken twice
     (that transaction changes its state, so it is no longer queued when seen again). The
-    pick, the update and the JobEvent lines are one statement: the agent API's hottest
-    write (bench/claims.py). Each job carries `deployment_dry_run` (None without a deployment).
+    pick, the update and the JobEvent lines are one call of the SQL function
+    portal_claim_jobs, in the device's own tenant scope whatever the caller's: the agent
+    API's hottest write (bench/claims.py), one round trip and, outside a transaction, one
+    transaction of its own. Each job carries `deployment_dry_run` (None without a deployment).
 
-    The statement is prepared once per connection (Django's own cursors prepare nothing) and
-    the rows become Jobs without a queryset. It runs in the caller's transaction and scope like any query,
-    but Django's execute wrappers (query logging, assertNumQueries) do not see it.
+    The rows become Jobs without a queryset; Django's execute wrappers (query logging,
+    assertNumQueries) do not see the call.
     """
     seconds = lease_seconds if lease_seconds is not None else default_lease_seconds()
-    params = {
-        "device": _device_id(device),
-        "now": now,
-        "expires": now + timedelta(seconds=seconds),
-        "limit": limit,
-        "deployment_states": [str(s) for s in CLAIMABLE_DEPLOYMENT_STATES],
-    }
-    sql, attnames = _claim_statement()
-    connection.ensure_connection()
-    raw = connection.connection
-    # Django switches psycopg's preparation off (prepare_threshold None), which also makes it
-    # ignore prepare=True; allow it for this one statement only, so Django's own queries stay
-    # unprepared. Named statements live as long as the connection; planning the CTE each
-    # time cost about as much as running it.
-    threshold, raw.prepare_threshold = raw.prepare_threshold, _PREPARE_ONLY_WHEN_ASKED
-    try:
-        # One statement, so atomic by itself (no savepoint inside the caller's transaction).
-        with psycopg.Cursor(raw) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            rows = cursor.fetchall()
-    finally:
-        raw.prepare_threshold = threshold
+    params = [
+        device.tenant_id,
+        _device_id(device),
+        now,
+        now + timedelta(seconds=seconds),
+        limit,
+        [str(s) for s in CLAIMABLE_DEPLOYMENT_STATES],
+    ]
+    positions, attnames = _claim_fields()
     payload_at = attnames.index("payload")
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_CLAIM_SQL, params)
+        rows = cursor.fetchall()
     claimed = []
     for row in rows:
-        values = list(row[:-1])
+        values = [row[i] for i in positions]
         if isinstance(values[payload_at], str):  # Django reads jsonb as text and decodes it itself
             values[payload_at] = json.loads(values[payload_at])
         job = Job.from_db(connection.alias, attnames, values)

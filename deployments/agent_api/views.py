@@ -40,7 +40,8 @@ def _script(job: Job, spec, now) -> dict | None:
         script_id = spec.get("script_id") if isinstance(spec, dict) else spec
         versions = ScriptVersion.objects.select_related("script").filter(script_id=script_id)
         number = spec.get("version") if isinstance(spec, dict) else None
-        version_row = versions.filter(number=number).first() if number else versions.order_by("-number").first()
+        with tenant_scope([job.tenant_id]):
+            version_row = versions.filter(number=number).first() if number else versions.order_by("-number").first()
         if version_row is None:
             return None
         name, version = version_row.script.name, version_row.number
@@ -52,7 +53,8 @@ def job_for_agent(job: Job, now) -> dict:
     payload = job.payload or {}
     deployment_dry_run = getattr(job, "deployment_dry_run", None)
     if deployment_dry_run is None and job.deployment_id:
-        deployment_dry_run = job.deployment.dry_run
+        with tenant_scope([job.tenant_id]):
+            deployment_dry_run = job.deployment.dry_run
     return {
         "id": job.pk,
         "kind": job.kind,
@@ -99,10 +101,10 @@ def _claim(request, body: dict) -> dict:
     agent_device = authenticate_device(request)
     data = validate(s.ClaimSerializer, body)
     now = timezone.now()
-    with tenant_scope([agent_device.tenant_id]):
-        claimed = job_service.claim(agent_device, now=now, limit=data["limit"])
-        jobs = [job_for_agent(job, now) for job in claimed]
-    return {"jobs": jobs, "server_time": _iso(now)}
+    # The claim opens the device's tenant scope itself, in one round trip; job_for_agent opens
+    # it again only for what it has to read (a portal script).
+    claimed = job_service.claim(agent_device, now=now, limit=data["limit"])
+    return {"jobs": [job_for_agent(job, now) for job in claimed], "server_time": _iso(now)}
 
 
 class ClaimView(AgentView):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection, transaction
@@ -12,7 +13,7 @@ from django.db import connection, transaction
 from deployments import jobs
 from deployments.models import Deployment, Job, JobEvent, JobState
 from devices.models import Device, DeviceSoftware, DeviceUpdate, SoftwarePackage, Update
-from portal.db_scope import system_scope
+from portal.db_scope import Scope, current_scope, system_scope, tenant_scope
 from portal.redis import client as redis_client
 from tests.devices.agent_helpers import enroll, pkg, post, upload, upload_updates
 from tests.factories import DeviceFactory
@@ -71,6 +72,23 @@ def test_claim_respects_the_limit_and_the_default_lease(world, settings):
     first = jobs.claim(device, now=NOW, limit=3)
     assert len(first) == 3 and first[0].lease_expires_at == NOW + timedelta(seconds=120)
     assert len(jobs.claim(device, now=NOW, limit=3)) == 1
+
+
+def test_a_claim_runs_in_its_devices_tenant_scope_and_gives_the_callers_scope_back(world):
+    device = DeviceFactory(tenant=world.tenant_a)
+    job = make_job(device, kind="reboot")
+    # A device claimed under the wrong tenant sees none of its jobs: row-level security holds
+    # inside the claim, whatever scope the caller had (here the test's all-tenants one).
+    impostor = SimpleNamespace(id=device.pk, tenant_id=world.tenant_b.pk)
+    assert jobs.claim(impostor, now=NOW) == []
+    job.refresh_from_db()
+    assert job.state == JobState.QUEUED
+
+    with transaction.atomic(), tenant_scope([world.tenant_b.pk]):
+        (claimed,) = jobs.claim(device, now=NOW)
+        assert current_scope() == Scope.of([world.tenant_b.pk])  # the caller's own, back again
+    assert claimed.pk == job.pk and claimed.deployment_dry_run is None
+    assert events(job) == [JobState.CLAIMED]
 
 
 @pytest.mark.django_db(transaction=True)
