@@ -396,8 +396,32 @@ def _on_deployment_finished(sender, deployment, now=None, **kwargs) -> None:
         log.exception("reports: queueing the reports of deployment %s failed", deployment.pk)
 
 
+def replan(tenant, *, now: dt.datetime) -> int:
+    """Move the tenant's schedules to their next run in its current time zone; how many moved."""
+    moved = 0
+    with tenant_scope([tenant.pk]):
+        for schedule in ReportSchedule.objects.filter(tenant_id=tenant.pk, enabled=True):
+            schedule.tenant = tenant
+            moved += ReportSchedule.objects.filter(pk=schedule.pk).update(next_run_at=next_run(schedule, now))
+    return moved
+
+
+def _on_tenant_saved(sender, instance, created, **kwargs) -> None:
+    """A tenant moved to another time zone: 08:00 of its schedules is 08:00 there from now on.
+
+    The values the tenant was loaded with (AuditedModel) tell whether the zone changed.
+    """
+    before = getattr(instance, "_audit_loaded", {}).get("time_zone")
+    if not created and before is not None and str(before) != str(instance.time_zone):
+        replan(instance, now=timezone.now())
+
+
 def register() -> None:
-    """Connect to the deployments' signal; called from reports/apps.py ready()."""
+    """Connect to the deployments' and tenants' signals; called from reports/apps.py ready()."""
+    from django.db.models.signals import post_save
+
     from deployments.signals import deployment_finished
+    from tenants.models import Tenant
 
     deployment_finished.connect(_on_deployment_finished, dispatch_uid="reports.delivery.deployment_finished")
+    post_save.connect(_on_tenant_saved, sender=Tenant, dispatch_uid="reports.delivery.tenant_saved")

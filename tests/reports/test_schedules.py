@@ -4,6 +4,7 @@ clock passed in), what period its report covers, who receives it, and the schedu
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -268,3 +269,26 @@ def test_another_tenants_schedule_is_not_found(client, world):
     assert client.post(url, FORM).status_code == 404
     other.refresh_from_db()
     assert other.day_of_month == 1
+
+
+@pytest.mark.django_db
+def test_a_tenant_moving_to_another_zone_moves_its_schedules_next_runs(world):
+    tenant = Tenant.objects.get(pk=world.tenant_a.pk)  # loaded, as an edit form or the API does
+    assert str(tenant.time_zone) == "Europe/Berlin"
+    schedule = ReportSchedule.objects.create(
+        tenant=tenant, kind="monthly", cadence="weekly", weekday=0, time_of_day=dt.time(8, 0), enabled=True
+    )
+    schedule.next_run_at = next_run(schedule, dt.datetime.now(dt.UTC))
+    schedule.save()
+    assert schedule.next_run_at.astimezone(tenant.time_zone).hour == 8
+
+    tenant.time_zone = "America/New_York"
+    tenant.save()
+
+    schedule.refresh_from_db()
+    local = schedule.next_run_at.astimezone(ZoneInfo("America/New_York"))
+    assert (local.weekday(), local.hour, local.minute) == (0, 8, 0)
+    assert schedule.next_run_at > dt.datetime.now(dt.UTC)
+    tenant.notes = "no zone change"
+    tenant.save()  # other edits leave the schedule alone
+    assert ReportSchedule.objects.get(pk=schedule.pk).next_run_at == schedule.next_run_at
