@@ -160,6 +160,8 @@ class ReportScheduleForm(forms.ModelForm):
 
 
 # The logo appears in PDFs and, through MEDIA_URL, in browsers: only plain images, no active SVG.
+# The logo files accepted, by extension: their media type (also how the portal serves them back).
+LOGO_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "svg": "image/svg+xml"}
 SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "jpg": b"\xff\xd8\xff", "jpeg": b"\xff\xd8\xff"}
 SVG_FORBIDDEN = re.compile(
     rb"<\s*(script|foreignObject|iframe|embed|object)\b|<!DOCTYPE|<!ENTITY|\son[a-z]+\s*=|javascript:|"
@@ -198,7 +200,7 @@ class BrandingForm(forms.ModelForm):
         model = Branding
         fields = ["name", "logo", "primary_colour", "accent_colour", "contact_line"]
         widgets = {
-            "logo": forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/svg+xml"}),
+            "logo": forms.FileInput(attrs={"accept": ",".join(dict.fromkeys(LOGO_TYPES.values()))}),
             "primary_colour": forms.TextInput(attrs={"type": "color"}),
             "accent_colour": forms.TextInput(attrs={"type": "color"}),
         }

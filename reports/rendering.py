@@ -74,7 +74,8 @@ def _static_dir() -> Path:
     return Path(settings.STATICFILES_DIRS[0]).resolve()
 
 
-def _logo_path(data: dict) -> Path | None:
+def logo_file(data: dict) -> Path | None:
+    """The branding logo a snapshot names, if it is still an uploaded branding file."""
     name = (data.get("branding") or {}).get("logo") or ""
     if not name:
         return None
@@ -88,11 +89,6 @@ def _colour(value, default: str) -> str:
     return value if isinstance(value, str) and COLOUR.fullmatch(value) else default
 
 
-def logo_file(data: dict) -> Path | None:
-    """The branding logo a snapshot names, if it is still an uploaded branding file."""
-    return _logo_path(data)
-
-
 def context(data: dict, *, for_pdf: bool, logo_url: str = "") -> dict:
     """What the templates need: the snapshot, its charts, and where the assets are.
 
@@ -100,7 +96,7 @@ def context(data: dict, *, for_pdf: bool, logo_url: str = "") -> dict:
     portal serves the file: uploads are not public)."""
     branding = data.get("branding") or {}
     primary = _colour(branding.get("primary_colour"), "#1f3a5f")
-    logo = _logo_path(data)
+    logo = logo_file(data)
     if for_pdf:
         asset_base = path2url(str(_static_dir())) + "/"
         logo_url = path2url(str(logo)) if logo else ""

@@ -20,7 +20,7 @@ from django.views import View
 from portal.db_scope import system_scope
 from portal.views import StaffView, TenantView, htmx_redirect
 from reports import exports, links
-from reports.forms import BrandingForm, ReportRequestForm
+from reports.forms import LOGO_TYPES, BrandingForm, ReportRequestForm
 from reports.models import Branding, DeliveryState, Report, ReportDelivery, ReportState
 from reports.rendering import logo_file, render_html
 from reports.services import ReportError, create_report
@@ -119,9 +119,6 @@ class ReportPreviewView(TenantView, View):
         report = get_object(request.access, Report.objects.in_tenant(self.tenant), "report.view", pk=pk)
         logo_url = reverse("report_logo", kwargs={"tenant_slug": self.tenant.slug, "pk": report.pk})
         return HttpResponse(render_html(report.data, for_pdf=False, logo_url=logo_url))
-
-
-LOGO_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "svg": "image/svg+xml"}
 
 
 class ReportLogoView(TenantView, View):

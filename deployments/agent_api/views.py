@@ -97,6 +97,20 @@ def _own_job(agent_device, pk: int) -> Job:
     return job
 
 
+def _change_own_job(request, pk: int, serializer, body: dict, change) -> Response:
+    """Progress and result: the device's own job, changed under its lease; a lease or state
+    the change refuses is a 409."""
+    agent_device = authenticate_device(request)
+    data = validate(serializer, body)
+    with tenant_scope([agent_device.tenant_id]):
+        job = _own_job(agent_device, pk)
+        try:
+            job = change(job, data, timezone.now())
+        except job_service.JobError as exc:
+            raise AgentError(409, str(exc)) from None
+    return Response(_job_state(job))
+
+
 def _claim(request, body: dict) -> dict:
     agent_device = authenticate_device(request)
     data = validate(s.ClaimSerializer, body)
@@ -131,24 +145,19 @@ class JobProgressView(AgentView):
         request=s.ProgressSerializer,
         responses={
             200: s.JobStateSerializer,
-            404: OpenApiResponse(description="Not this device's job."),
+            404: NOT_OWN,
             409: CONFLICT,
         },
         tags=["agent"],
         summary="Report that a claimed job is running or about to reboot; extends the lease",
     )
     def post(self, request, pk: int):
-        agent_device = authenticate_device(request)
-        data = validate(s.ProgressSerializer, self.body(request))
-        with tenant_scope([agent_device.tenant_id]):
-            job = _own_job(agent_device, pk)
-            try:
-                job = job_service.record_progress(
-                    job, lease_id=data["lease_id"], state=data["state"], message=data["message"], now=timezone.now()
-                )
-            except job_service.JobError as exc:
-                raise AgentError(409, str(exc)) from None
-        return Response(_job_state(job))
+        def progress(job, data, now):
+            return job_service.record_progress(
+                job, lease_id=data["lease_id"], state=data["state"], message=data["message"], now=now
+            )
+
+        return _change_own_job(request, pk, s.ProgressSerializer, self.body(request), progress)
 
 
 class JobResultView(AgentView):
@@ -156,31 +165,26 @@ class JobResultView(AgentView):
         request=s.ResultSerializer,
         responses={
             200: s.JobStateSerializer,
-            404: OpenApiResponse(description="Not this device's job."),
+            404: NOT_OWN,
             409: CONFLICT,
         },
         tags=["agent"],
         summary="Report a job's outcome; the same result_key again changes nothing",
     )
     def post(self, request, pk: int):
-        agent_device = authenticate_device(request)
-        data = validate(s.ResultSerializer, self.body(request))
-        with tenant_scope([agent_device.tenant_id]):
-            job = _own_job(agent_device, pk)
-            try:
-                job = job_service.record_result(
-                    job,
-                    lease_id=data["lease_id"],
-                    result_key=data["result_key"],
-                    outcome=data["outcome"],
-                    exit_code=data["exit_code"],
-                    output=data["output"],
-                    reboot_required=data["reboot_required"],
-                    now=timezone.now(),
-                )
-            except job_service.JobError as exc:
-                raise AgentError(409, str(exc)) from None
-        return Response(_job_state(job))
+        def result(job, data, now):
+            return job_service.record_result(
+                job,
+                lease_id=data["lease_id"],
+                result_key=data["result_key"],
+                outcome=data["outcome"],
+                exit_code=data["exit_code"],
+                output=data["output"],
+                reboot_required=data["reboot_required"],
+                now=now,
+            )
+
+        return _change_own_job(request, pk, s.ResultSerializer, self.body(request), result)
 
 
 class HealthView(AgentView):
