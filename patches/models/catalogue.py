@@ -70,7 +70,16 @@ class Patch(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title or (f"{self.name} {self.version}".strip())
+        return self.title or self.name_and_version
+
+    @property
+    def name_and_version(self) -> str:
+        return f"{self.name} {self.version}".strip()
+
+    @property
+    def has_own_title(self) -> bool:
+        """A title that says more than the name and version (lists then show both)."""
+        return bool(self.title) and self.title != self.name_and_version
 
     @property
     def is_superseded(self) -> bool:

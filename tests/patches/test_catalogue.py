@@ -132,3 +132,16 @@ def test_a_winget_upgrade_is_an_application_patch(world):
         "Google Chrome",
     )
     assert [item.patch for item in approval_queue([world.tenant_a], NOW)] == [patch]
+
+
+@pytest.mark.parametrize(
+    "title, shown, own_title",
+    [
+        ("", "openssl 3.0.15-1~deb12u1", False),
+        ("openssl 3.0.15-1~deb12u1", "openssl 3.0.15-1~deb12u1", False),  # lists show it once
+        ("DSA-5890-1: openssl security update", "DSA-5890-1: openssl security update", True),
+    ],
+)
+def test_a_patch_is_named_by_its_title_and_lists_add_the_version_only_when_it_says_more(title, shown, own_title):
+    patch = Patch(name="openssl", version="3.0.15-1~deb12u1", title=title)
+    assert (str(patch), patch.has_own_title) == (shown, own_title)
