@@ -165,8 +165,8 @@ def claimable(device_id: int, now: datetime):
     )
 
 
-# What portal_claim_jobs() returns (deployments/migrations/0003), in its order: what the agent's
-# answer and the callers use, and the deployment's dry_run last. The other columns (the output
+# The Job columns portal_claim_jobs() returns (deployments/migrations/0003), besides the
+# deployment's dry_run: what the agent's answer and the callers use. The other columns (the output
 # of an earlier attempt among them) stay deferred on the returned Job.
 _CLAIM_COLUMNS = (
     "id", "tenant_id", "deployment_id", "stage_id", "device_id", "kind", "state", "batch", "payload",
@@ -176,11 +176,11 @@ _CLAIM_SQL = "SELECT * FROM portal_claim_jobs(%s, %s, %s, %s, %s, %s)"
 
 
 @cache
-def _claim_fields() -> tuple[list[int], list[str]]:
-    """Where each claimed field sits in the function's row, in the model's field order (as
-    Job.from_db wants the values), and those fields' attribute names."""
+def _claim_fields(columns: tuple[str, ...]) -> tuple[list[int], list[str]]:
+    """Where each claimed field sits in the function's row (by the names the row has), in the
+    model's field order (as Job.from_db wants the values), and those fields' attribute names."""
     fields = [f for f in Job._meta.concrete_fields if f.column in _CLAIM_COLUMNS]
-    return [_CLAIM_COLUMNS.index(f.column) for f in fields], [f.attname for f in fields]
+    return [columns.index(f.column) for f in fields], [f.attname for f in fields]
 
 
 def claim(device, *, now: datetime, lease_seconds: int | None = None, limit: int = 5) -> list[Job]:
@@ -206,19 +206,20 @@ def claim(device, *, now: datetime, lease_seconds: int | None = None, limit: int
         limit,
         [str(s) for s in CLAIMABLE_DEPLOYMENT_STATES],
     ]
-    positions, attnames = _claim_fields()
-    payload_at = attnames.index("payload")
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(_CLAIM_SQL, params)
         rows = cursor.fetchall()
+        columns = tuple(column.name for column in cursor.description)
+    positions, attnames = _claim_fields(columns)
+    payload_at, dry_run_at = attnames.index("payload"), columns.index("deployment_dry_run")
     claimed = []
     for row in rows:
         values = [row[i] for i in positions]
         if isinstance(values[payload_at], str):  # Django reads jsonb as text and decodes it itself
             values[payload_at] = json.loads(values[payload_at])
         job = Job.from_db(connection.alias, attnames, values)
-        job.deployment_dry_run = row[-1]
+        job.deployment_dry_run = row[dry_run_at]
         claimed.append(job)
     return claimed
 

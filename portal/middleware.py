@@ -58,4 +58,6 @@ class AgentApiMiddleware:
         response = match.func(request, *match.args, **match.kwargs)
         if callable(getattr(response, "render", None)):  # DRF's Response, as Django's handler does
             response = response.render()
+        if not response.streaming and not response.has_header("Content-Length"):
+            response["Content-Length"] = len(response.content)  # as CommonMiddleware would
         return response

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -38,6 +39,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from deployments.windows import local_instant
 from portal.db_scope import system_scope, tenant_scope
 from reports import links
 from reports.models import (
@@ -51,7 +53,7 @@ from reports.models import (
     ReportState,
     ScheduleCadence,
 )
-from reports.schedules import next_run, period_for, recipients
+from reports.schedules import next_run, period_for, recipients, zone
 from reports.services import ReportError, create_report, render_safely
 from reports.snapshots.monthly import month_of
 from tenants import audit
@@ -396,13 +398,26 @@ def _on_deployment_finished(sender, deployment, now=None, **kwargs) -> None:
         log.exception("reports: queueing the reports of deployment %s failed", deployment.pk)
 
 
-def replan(tenant, *, now: dt.datetime) -> int:
-    """Move the tenant's schedules to their next run in its current time zone; how many moved."""
+def replan(tenant, old_zone, *, now: dt.datetime) -> int:
+    """Move the tenant's pending schedule runs to the same wall-clock time in its new zone.
+
+    The pending run keeps its local day and time: Monday 08:00 in the old zone becomes
+    Monday 08:00 in the new one. A run that has thereby passed goes at once rather than being
+    skipped; a run already due is left to the scheduler. Returns how many schedules moved.
+    """
+    old_zone = old_zone if isinstance(old_zone, dt.tzinfo) else ZoneInfo(str(old_zone))
+    new_zone = zone(tenant)
     moved = 0
     with tenant_scope([tenant.pk]):
-        for schedule in ReportSchedule.objects.filter(tenant_id=tenant.pk, enabled=True):
-            schedule.tenant = tenant
-            moved += ReportSchedule.objects.filter(pk=schedule.pk).update(next_run_at=next_run(schedule, now))
+        pending = ReportSchedule.objects.select_for_update().filter(
+            tenant_id=tenant.pk, enabled=True, next_run_at__gt=now
+        )
+        for schedule in pending:
+            day = schedule.next_run_at.astimezone(old_zone).date()
+            run_at = max(local_instant(day, schedule.time_of_day, new_zone), now)
+            if run_at != schedule.next_run_at:
+                ReportSchedule.objects.filter(pk=schedule.pk).update(next_run_at=run_at)
+                moved += 1
     return moved
 
 
@@ -413,7 +428,7 @@ def _on_tenant_saved(sender, instance, created, **kwargs) -> None:
     """
     before = getattr(instance, "_audit_loaded", {}).get("time_zone")
     if not created and before is not None and str(before) != str(instance.time_zone):
-        replan(instance, now=timezone.now())
+        replan(instance, before, now=timezone.now())
 
 
 def register() -> None:

@@ -6,6 +6,7 @@ open the device's tenant scope; a job of another device is answered with 404.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -115,10 +116,14 @@ def _claim(request, body: dict) -> dict:
     agent_device = authenticate_device(request)
     data = validate(s.ClaimSerializer, body)
     now = timezone.now()
-    # The claim opens the device's tenant scope itself, in one round trip; job_for_agent opens
-    # it again only for what it has to read (a portal script).
-    claimed = job_service.claim(agent_device, now=now, limit=data["limit"])
-    return {"jobs": [job_for_agent(job, now) for job in claimed], "server_time": _iso(now)}
+    # The claim opens the device's tenant scope itself; job_for_agent opens it again only for
+    # what it has to read (a portal script). One transaction: if the answer cannot be built
+    # (a script that cannot be signed), the jobs are not left leased to an agent that never
+    # heard of them.
+    with transaction.atomic():
+        claimed = job_service.claim(agent_device, now=now, limit=data["limit"])
+        jobs = [job_for_agent(job, now) for job in claimed]
+    return {"jobs": jobs, "server_time": _iso(now)}
 
 
 class ClaimView(AgentView):

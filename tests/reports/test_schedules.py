@@ -271,24 +271,49 @@ def test_another_tenants_schedule_is_not_found(client, world):
     assert other.day_of_month == 1
 
 
-@pytest.mark.django_db
-def test_a_tenant_moving_to_another_zone_moves_its_schedules_next_runs(world):
+def berlin_tenant_with(world, **schedule_fields) -> tuple[Tenant, ReportSchedule]:
     tenant = Tenant.objects.get(pk=world.tenant_a.pk)  # loaded, as an edit form or the API does
     assert str(tenant.time_zone) == "Europe/Berlin"
-    schedule = ReportSchedule.objects.create(
-        tenant=tenant, kind="monthly", cadence="weekly", weekday=0, time_of_day=dt.time(8, 0), enabled=True
-    )
-    schedule.next_run_at = next_run(schedule, dt.datetime.now(dt.UTC))
+    fields = {"kind": "monthly", "cadence": "weekly", "weekday": 0, "time_of_day": dt.time(8, 0), "enabled": True}
+    return tenant, ReportSchedule.objects.create(tenant=tenant, **{**fields, **schedule_fields})
+
+
+@pytest.mark.django_db
+def test_a_tenant_moving_to_another_zone_keeps_its_schedules_wall_clock_time(world):
+    tenant, schedule = berlin_tenant_with(world)
+    schedule.next_run_at = next_run(schedule, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
     schedule.save()
-    assert schedule.next_run_at.astimezone(tenant.time_zone).hour == 8
+    pending_day = schedule.next_run_at.astimezone(ZoneInfo("Europe/Berlin")).date()
 
     tenant.time_zone = "America/New_York"
     tenant.save()
 
     schedule.refresh_from_db()
     local = schedule.next_run_at.astimezone(ZoneInfo("America/New_York"))
-    assert (local.weekday(), local.hour, local.minute) == (0, 8, 0)
-    assert schedule.next_run_at > dt.datetime.now(dt.UTC)
+    assert (local.date(), local.hour, local.minute) == (pending_day, 8, 0)  # the same run, not the next
+    marker = schedule.next_run_at + dt.timedelta(minutes=1)
+    ReportSchedule.objects.filter(pk=schedule.pk).update(next_run_at=marker)
     tenant.notes = "no zone change"
     tenant.save()  # other edits leave the schedule alone
-    assert ReportSchedule.objects.get(pk=schedule.pk).next_run_at == schedule.next_run_at
+    assert ReportSchedule.objects.get(pk=schedule.pk).next_run_at == marker
+
+
+@pytest.mark.django_db
+def test_a_run_the_new_zone_has_already_passed_goes_at_once_and_a_due_run_is_left_alone(world):
+    now = dt.datetime.now(dt.UTC)
+    # A run half an hour from now in Berlin is, at the same wall-clock time in Auckland, about
+    # twelve hours ago: it goes now, not a week later.
+    soon = (now + dt.timedelta(minutes=30)).astimezone(ZoneInfo("Europe/Berlin")).replace(second=0, microsecond=0)
+    tenant, pending = berlin_tenant_with(world, weekday=soon.weekday(), time_of_day=soon.time())
+    ReportSchedule.objects.filter(pk=pending.pk).update(next_run_at=soon)
+    due = ReportSchedule.objects.create(
+        tenant=tenant, kind="monthly", cadence="monthly", day_of_month=1, time_of_day=dt.time(6, 0), enabled=True
+    )
+    ReportSchedule.objects.filter(pk=due.pk).update(next_run_at=now - dt.timedelta(minutes=1))
+
+    tenant.time_zone = "Pacific/Auckland"
+    tenant.save()
+
+    pending.refresh_from_db()
+    assert now <= pending.next_run_at <= dt.datetime.now(dt.UTC)
+    assert ReportSchedule.objects.get(pk=due.pk).next_run_at == now - dt.timedelta(minutes=1)
