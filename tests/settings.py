@@ -10,7 +10,8 @@ from pathlib import Path
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 from portal.settings import *  # noqa: F403
-from portal.settings import CACHES, REDIS_URL
+from portal.settings import CACHES
+from portal.settings import REDIS_URL as PORTAL_REDIS_URL
 
 # Each test run gets its own PostgreSQL database and (most likely) its own Redis database, so
 # runs on one machine do not disturb each other or a developer's running portal.
@@ -18,21 +19,31 @@ TEST_RUN_ID = os.getpid()
 DATABASES["default"]["TEST"] = {"NAME": f"test_patchportal_{TEST_RUN_ID}"}  # noqa: F405
 
 
-def _test_redis_db() -> int:
+def _xdist_worker() -> int | None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") else None
+
+
+def _test_redis_url() -> str:
     """A Redis database of its own for this process: the suite's workers must not share queues.
 
-    Databases 8 to 15 but 14 (the benchmarks'); workers of one run (pytest-xdist's gw0, gw1...)
-    take consecutive ones from an offset that differs between runs.
+    TEST_REDIS_URL names the first database to use (workers gw0, gw1... of pytest-xdist take it
+    and the ones after it). Otherwise databases 8 to 15 but 14 (the benchmarks'): workers of
+    one run take consecutive ones from an offset that differs between runs.
     """
+    worker = _xdist_worker()
+    given = os.environ.get("TEST_REDIS_URL")
+    if given:
+        server, _, db = given.rpartition("/")
+        return f"{server}/{int(db or 0) + (worker or 0)}"
     free = [8, 9, 10, 11, 12, 13, 15]
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if worker.startswith("gw"):
-        offset = zlib.crc32(os.environ.get("PYTEST_XDIST_TESTRUNUID", "").encode())
-        return free[(offset + int(worker[2:])) % len(free)]
-    return free[TEST_RUN_ID % len(free)]
+    if worker is None:
+        return PORTAL_REDIS_URL.rsplit("/", 1)[0] + f"/{free[TEST_RUN_ID % len(free)]}"
+    offset = zlib.crc32(os.environ.get("PYTEST_XDIST_TESTRUNUID", "").encode())
+    return PORTAL_REDIS_URL.rsplit("/", 1)[0] + f"/{free[(offset + worker) % len(free)]}"
 
 
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", REDIS_URL.rsplit("/", 1)[0] + f"/{_test_redis_db()}")
+TEST_REDIS_URL = _test_redis_url()
 REDIS_URL = TEST_REDIS_URL
 CACHES["default"]["LOCATION"] = TEST_REDIS_URL
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
