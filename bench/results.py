@@ -13,7 +13,9 @@ HEADER = """# Benchmark results
 
 Measured with `make bench` on this machine; each section is rewritten when its benchmark runs
 (`make bench BENCH_ARGS="checkin"` runs one). Targets come from the issues; "met" compares the
-figure with its target.
+figure with its target. The host's speed varies from hour to hour: each section gives its "host
+pace", the time of a fixed Python loop right after the run (on 21 and 22 November it ranged from
+0.75 s to 1.37 s), so figures of different runs can be compared.
 """
 
 
@@ -23,6 +25,18 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def host_pace() -> float:
+    """Seconds a 10-million-step Python loop takes now: this machine's speed varies from hour to
+    hour (a shared host), and the figures with it; recorded beside each section to compare runs."""
+    import time
+
+    started = time.perf_counter()
+    total = 0
+    for step in range(10_000_000):
+        total += step
+    return time.perf_counter() - started
+
+
 def write_section(name: str, title: str, rows: list[tuple[str, str, str, str]], notes: str = "") -> None:
     """rows: (figure, value, target, met)."""
     text = PATH.read_text() if PATH.exists() else HEADER
@@ -30,7 +44,8 @@ def write_section(name: str, title: str, rows: list[tuple[str, str, str, str]], 
         f"<!-- bench:{name} -->",
         f"## {title}",
         "",
-        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}; host pace "
+        f"{host_pace():.2f} s (a 10-million-step Python loop, measured after the run; lower is faster).",
         "",
         "| figure | value | target | met |",
         "| --- | --- | --- | --- |",
