@@ -14,8 +14,8 @@ HEADER = """# Benchmark results
 Measured with `make bench` on this machine; each section is rewritten when its benchmark runs
 (`make bench BENCH_ARGS="checkin"` runs one). Targets come from the issues; "met" compares the
 figure with its target. The host's speed varies from hour to hour: each section gives its "host
-pace", the time of a fixed Python loop right after the run (on 21 and 22 November it ranged from
-0.75 s to 1.37 s), so figures of different runs can be compared.
+pace", the time of a fixed Python loop right after the run (it went from 0.31 s to 0.52 s within
+one seven-minute `make bench` on 22 November), so figures of different runs can be compared.
 """
 
 
