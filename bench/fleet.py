@@ -155,12 +155,8 @@ TABLES = (
 def vacuum() -> None:
     """What autovacuum does after a bulk load: statistics and the visibility map (index-only scans).
 
-    VACUUM needs the table's owner, so this connects as the schema owner.
+    VACUUM needs the table's owner, so it runs as the schema owner (bench.env.vacuum).
     """
-    import os
+    from bench import env
 
-    import psycopg
-
-    with psycopg.connect(os.environ["MIGRATION_DATABASE_URL"], autocommit=True) as conn:
-        for table in TABLES:
-            conn.execute(f"VACUUM (ANALYZE) {table}")
+    env.vacuum(*TABLES)

@@ -185,7 +185,8 @@ def local_instant(day: date, at: time, zone: tzinfo) -> datetime:
     return datetime.fromtimestamp(after, UTC)
 
 
-def _zone(tenant) -> tzinfo:
+def tenant_zone(tenant) -> tzinfo:
+    """The tenant's time zone (a Tenant's field is a ZoneInfo; a cached copy may hold its name)."""
     zone = tenant.time_zone
     return zone if isinstance(zone, tzinfo) else ZoneInfo(str(zone))
 
@@ -220,7 +221,7 @@ class _Schedule:
 
     @classmethod
     def load(cls, tenant, *, purpose: str, ring, since: datetime) -> _Schedule:
-        zone = _zone(tenant)
+        zone = tenant_zone(tenant)
         windows = MaintenanceWindow.objects.filter(tenant_id=tenant.pk, active=True, purpose=purpose)
         ring_id = getattr(ring, "pk", ring)
         if ring_id is None:
@@ -372,7 +373,7 @@ def upcoming(tenant, *, now: datetime, days: int = 35) -> list[CalendarEntry]:
     merged), blackouts applied, sorted by start. Occurrences already running are included.
     """
     _require_aware(now=now)
-    zone = _zone(tenant)
+    zone = tenant_zone(tenant)
     end = now + timedelta(days=days)
     windows = list(MaintenanceWindow.objects.filter(tenant_id=tenant.pk, active=True).prefetch_related("rings"))
     first_day = now.astimezone(zone).date() - timedelta(days=8)

@@ -233,7 +233,7 @@ def _report_arguments(delivery: ReportDelivery) -> dict:
         if delivery.deployment_id is None:
             raise PermanentError("The deployment this report was for has been deleted.")
         return {"deployment_id": delivery.deployment_id}
-    start, end = period_for(delivery.schedule, delivery.kind, delivery.tenant, delivery.scheduled_for)
+    start, end = period_for(delivery.schedule, delivery.tenant, delivery.scheduled_for)
     return {"start": start, "end": end}
 
 

@@ -107,7 +107,7 @@ class ReportDeliveryListView(TenantView, View):
     capability = "report.manage"
 
     def get(self, request, tenant_slug):
-        base = ReportDelivery.objects.in_tenant(self.tenant).select_related("schedule", "report", "deployment")
+        base = ReportDelivery.objects.in_tenant(self.tenant).select_related("schedule", "deployment")
         context = {
             "tenant": self.tenant,
             "failed": list(base.filter(state=DeliveryState.FAILED).order_by("-scheduled_for", "-pk")),

@@ -15,18 +15,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo
 
 from deployments.windows import local_instant
+from deployments.windows import tenant_zone as zone
 from reports.models import ReportSchedule, ScheduleCadence
-from reports.snapshots.monthly import month_of
+from reports.services import default_period
 
 __all__ = ["next_run", "period_for", "recipients", "zone"]
-
-
-def zone(tenant) -> dt.tzinfo:
-    value = tenant.time_zone
-    return value if isinstance(value, dt.tzinfo) else ZoneInfo(str(value))
 
 
 def _month_day(year: int, month: int, day: int) -> dt.date:
@@ -66,16 +61,16 @@ def next_run(schedule: ReportSchedule, now: dt.datetime) -> dt.datetime | None:
     return None  # unreachable: both cadences repeat forever
 
 
-def period_for(schedule: ReportSchedule | None, kind: str, tenant, run_at: dt.datetime) -> tuple[dt.date, dt.date]:
+def period_for(schedule: ReportSchedule | None, tenant, run_at: dt.datetime) -> tuple[dt.date, dt.date]:
     """The days a monthly or executive report of this run covers, in the tenant's time zone.
 
     A weekly run covers the seven days before its run day; a monthly run (and a delivery whose
     schedule is gone) the last complete calendar month.
     """
-    today = run_at.astimezone(zone(tenant)).date()
     if schedule is not None and schedule.cadence == ScheduleCadence.WEEKLY:
+        today = run_at.astimezone(zone(tenant)).date()
         return today - dt.timedelta(days=7), today - dt.timedelta(days=1)
-    return month_of(today.replace(day=1) - dt.timedelta(days=1))
+    return default_period(tenant, run_at)
 
 
 def recipients(schedule: ReportSchedule) -> list[str]:

@@ -175,7 +175,7 @@ class ReportDownloadView(View):
             return _refused(
                 request, 404, "This report is no longer available", "It was removed or rendered again since."
             )
-        if not report.tenant.is_active or report.tenant.archived_at is not None:
+        if not report.tenant.is_active or report.tenant.is_archived:
             # An offboarded client's links die with its account, however recently they were sent.
             return _refused(request, 404, "This report is no longer available", "The account it belongs to is closed.")
         if request.user.is_authenticated:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+
+from deployments.windows import tenant_zone as zone  # one rule for a tenant's zone, under the name reports use
 
 __all__ = [
     "SEVERITIES",
@@ -34,10 +35,6 @@ def iso(value) -> str | None:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat(timespec="seconds")
     return value.isoformat()
-
-
-def zone(tenant) -> ZoneInfo:
-    return ZoneInfo(str(tenant.time_zone))
 
 
 def local_date(value: dt.datetime | None, tenant) -> str | None:

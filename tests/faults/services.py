@@ -14,32 +14,16 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import psycopg
 
 __all__ = ["Postgres", "Redis", "free_port", "missing_binaries", "port_open", "wait_until"]
 
+from tests.fixtures.mail import free_port
+from tests.fixtures.worker_process import wait_until
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def wait_until(condition, *, timeout: float = 60, interval: float = 0.2, what: str = "condition"):
-    """Poll `condition` until it returns something true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_open(port: int) -> bool:

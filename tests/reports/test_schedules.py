@@ -143,7 +143,7 @@ def test_the_clock_must_be_aware():
 def test_a_weekly_run_covers_the_seven_days_before_its_local_run_day():
     schedule = weekly("Pacific/Auckland", 0, dt.time(8, 0))
     # Sunday 20:00 UTC is Monday 08:00 in Auckland: the week is the Monday to Sunday before.
-    assert period_for(schedule, "executive", schedule.tenant, at(2026, 6, 14, 20, 0)) == (
+    assert period_for(schedule, schedule.tenant, at(2026, 6, 14, 20, 0)) == (
         dt.date(2026, 6, 8),
         dt.date(2026, 6, 14),
     )
@@ -152,11 +152,11 @@ def test_a_weekly_run_covers_the_seven_days_before_its_local_run_day():
 def test_a_monthly_run_covers_the_last_complete_month_in_the_tenant_zone():
     schedule = monthly("Europe/Berlin", 1)
     # 23:30 UTC on 31 December is already 1 January in Berlin: December is complete.
-    assert period_for(schedule, "monthly", schedule.tenant, at(2026, 12, 31, 23, 30)) == (
+    assert period_for(schedule, schedule.tenant, at(2026, 12, 31, 23, 30)) == (
         dt.date(2026, 12, 1),
         dt.date(2026, 12, 31),
     )
-    assert period_for(None, "monthly", schedule.tenant, at(2026, 3, 1, 7, 0)) == (
+    assert period_for(None, schedule.tenant, at(2026, 3, 1, 7, 0)) == (
         dt.date(2026, 2, 1),
         dt.date(2026, 2, 28),
     )
